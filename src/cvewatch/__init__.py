@@ -1,0 +1,3 @@
+"""cvewatch: CVE infrastructure for RPM-based container-host distributions."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,93 @@
+"""Package facts: source packages from a spec tree, installed packages of a node image.
+
+Plain frozen values, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from cvewatch.versions.rpm import EVR
+
+
+@dataclass(frozen=True, slots=True)
+class PatchFile:
+    """A ``PatchN:`` line of a spec and the CVE ids its file name (or body) names."""
+
+    filename: str
+    number: int | None = None
+    cves: tuple[str, ...] = ()
+    present: bool = True  # the file exists next to the spec
+
+
+@dataclass(frozen=True, slots=True)
+class TriageFile:
+    """A ``CVE-YYYY-NNNN.nopatch`` file: the distribution's record that the CVE does not apply."""
+
+    cve: str
+    justification: str = ""  # the file's text, stripped; empty files are common
+
+
+@dataclass(frozen=True, slots=True)
+class ChangelogEntry:
+    date: date | None
+    author: str
+    evr: str | None  # as written after the author, e.g. "8.11.1-3" (no dist tag)
+    text: str
+    cves: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePackage:
+    """A source RPM as its spec file defines it, with the dist tag expanded in ``release``."""
+
+    name: str
+    epoch: int
+    version: str
+    release: str
+    subpackages: tuple[str, ...] = ()  # binary RPM names, the main package included
+    patches: tuple[PatchFile, ...] = ()
+    triage: tuple[TriageFile, ...] = ()
+    changelog: tuple[ChangelogEntry, ...] = ()
+    url: str | None = None
+    source0: str | None = None
+    spec_path: str | None = None
+
+    @property
+    def evr(self) -> EVR:
+        return EVR(self.epoch, self.version, self.release)
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledPackage:
+    """A binary RPM installed in a node image (one NEVRA)."""
+
+    name: str
+    epoch: int
+    version: str
+    release: str
+    arch: str | None = None
+
+    @property
+    def evr(self) -> EVR:
+        return EVR(self.epoch, self.version, self.release)
+
+    @property
+    def nevra(self) -> str:
+        epoch = f"{self.epoch}:" if self.epoch else ""
+        arch = f".{self.arch}" if self.arch else ""
+        return f"{self.name}-{epoch}{self.version}-{self.release}{arch}"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something an input could not give: the file, where in it, and why. Never fatal on its own."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        loc = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{loc}: {self.message}"
