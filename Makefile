@@ -1,0 +1,46 @@
+# cvewatch — set-up and everyday commands. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup system-deps postgres demo test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian tools the tests use as oracles and validators (never needed by the product at run time).
+system-deps:
+	@bash scripts/system-deps.sh
+
+postgres:
+	@bash scripts/ensure-postgres.sh
+
+demo: setup
+	$(VENV)/bin/cvewatch demo --out demo-out
+
+test: setup system-deps postgres lint
+	$(PY) -m pytest -n 2 -q
+
+test-fast: setup
+	$(PY) -m pytest -q -x -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench tools
+	$(VENV)/bin/ruff format --check src tests bench tools
+	$(VENV)/bin/mypy
+
+format: setup
+	$(VENV)/bin/ruff format src tests bench tools
+	$(VENV)/bin/ruff check --fix src tests bench tools
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf demo-out build dist .pytest_cache .mypy_cache .ruff_cache

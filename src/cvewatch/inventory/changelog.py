@@ -1,0 +1,105 @@
+"""``%changelog`` entries of a spec file. No I/O.
+
+An entry starts with ``* Www Mmm DD YYYY Author <email> - EVR``; the lines up to the next ``*`` header are its
+text. The EVR is kept as written, less a trailing ``%{?dist}`` / ``%{dist}`` / expanded dist tag.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from cvewatch.inventory.packages import ChangelogEntry, Problem
+
+CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}")
+_HEADER_RE = re.compile(r"^\*\s*(?:[A-Za-z]{3}\s+)?([A-Za-z]{3})\s+(\d{1,2})\s+(\d{4})\b\s*(.*)$")
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_EVR_TAIL_RE = re.compile(r"^(.*?)\s+-\s*(\S+)\s*$")
+_EVR_NODASH_RE = re.compile(r"^(.*>)\s*-?\s*([0-9][^\s<>]*)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class ChangelogResult:
+    entries: tuple[ChangelogEntry, ...]
+    problems: tuple[Problem, ...]
+
+
+def cve_ids(text: str) -> tuple[str, ...]:
+    """CVE ids in order of first appearance, without duplicates."""
+    return tuple(dict.fromkeys(CVE_RE.findall(text)))
+
+
+def _strip_dist(evr: str, dist: str) -> str:
+    for suffix in ("%{?dist}", "%{dist}", "%dist", "%{?dist:%{dist}}"):
+        if evr.endswith(suffix):
+            return evr[: -len(suffix)]
+    if dist and evr.endswith(dist):
+        return evr[: -len(dist)]
+    return evr
+
+
+def parse_header(line: str, *, dist: str = ".azl3") -> tuple[date | None, str, str | None] | None:
+    """(date, author, evr) of a ``* ...`` header line, or None when the line is not one."""
+    m = _HEADER_RE.match(line)
+    if m is None:
+        return None
+    mon, day, year, rest = m.groups()
+    when: date | None
+    try:
+        when = date(int(year), _MONTHS[mon.lower()], int(day))
+    except (KeyError, ValueError):
+        when = None
+    evr: str | None = None
+    author = rest.strip()
+    t = _EVR_TAIL_RE.match(author)
+    if t is not None and re.match(r"^[0-9A-Za-z%]", t.group(2)) and not t.group(2).endswith(">"):
+        author, evr = t.group(1).strip(), t.group(2)
+    else:
+        t = _EVR_NODASH_RE.match(author)
+        if t is not None:
+            author, evr = t.group(1).strip(), t.group(2)
+    if evr is not None:
+        evr = _strip_dist(evr, dist)
+    return when, author, evr
+
+
+def parse_changelog(
+    lines: Iterable[tuple[int, str]], *, path: str, dist: str = ".azl3"
+) -> ChangelogResult:
+    """Entries from the numbered lines of a ``%changelog`` section (section line excluded)."""
+    entries: list[ChangelogEntry] = []
+    problems: list[Problem] = []
+    header: tuple[date | None, str, str | None] | None = None
+    body: list[str] = []
+
+    def flush() -> None:
+        if header is not None:
+            text = "\n".join(body).strip()
+            entries.append(ChangelogEntry(header[0], header[1], header[2], text, cve_ids(text)))
+
+    for lineno, line in lines:
+        if line.startswith("*"):
+            parsed = parse_header(line, dist=dist)
+            if parsed is None:
+                problems.append(Problem(path, f"changelog header not understood: {line.strip()[:80]}", lineno))
+                continue
+            flush()
+            header = parsed
+            body = []
+            if parsed[0] is None:
+                problems.append(Problem(path, f"changelog date not understood: {line.strip()[:80]}", lineno))
+        elif header is not None:
+            body.append(line.rstrip())
+        elif line.strip():
+            problems.append(Problem(path, "changelog text before the first entry header", lineno))
+    flush()
+    return ChangelogResult(tuple(entries), tuple(problems))
+
+
+def parse_changelog_text(
+    text: str, *, path: str = "<changelog>", first_line: int = 1, dist: str = ".azl3"
+) -> ChangelogResult:
+    """Entries of a ``%changelog`` body given as text."""
+    return parse_changelog(enumerate(text.splitlines(), first_line), path=path, dist=dist)

@@ -1,0 +1,54 @@
+"""A whole SPECS tree (``root/<folder>/<name>.spec``) -> source packages, and binary -> source mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cvewatch.inventory.packages import Problem, SourcePackage
+from cvewatch.inventory.specfile import parse_spec
+
+
+@dataclass(frozen=True, slots=True)
+class TreeResult:
+    packages: tuple[SourcePackage, ...]
+    problems: tuple[Problem, ...]
+
+
+def load_spec_tree(root: Path, *, dist: str = ".azl3", arch: str = "x86_64") -> TreeResult:
+    """Parse every ``root/*/*.spec`` in sorted order. A spec that gives no package adds Problems only.
+
+    ``CVE-*.nopatch`` files of a folder are attached to every spec of that folder (``kernel/`` holds
+    ``kernel.spec`` and ``kernel-uki.spec``; the triage concerns the folder's sources).
+    """
+    packages: list[SourcePackage] = []
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return TreeResult((), (Problem(str(root), "spec tree root is not a directory"),))
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        try:
+            names = sorted(p.name for p in folder.iterdir())
+        except OSError as exc:
+            problems.append(Problem(str(folder), f"cannot list folder: {exc}"))
+            continue
+        for spec in (n for n in names if n.endswith(".spec")):
+            result = parse_spec(folder / spec, dist=dist, arch=arch, sibling_files=names)
+            problems.extend(result.problems)
+            if result.package is not None:
+                packages.append(result.package)
+    return TreeResult(tuple(packages), tuple(problems))
+
+
+def binary_to_source(packages: Iterable[SourcePackage]) -> dict[str, str]:
+    """Map each binary RPM name to the source package that builds it.
+
+    When two specs declare the same binary name (bootstrap variants such as ``java-cup`` and
+    ``java-cup-bootstrap``), the source whose own name is the binary name wins, else the first in order.
+    """
+    mapping: dict[str, str] = {}
+    for pkg in packages:
+        for binary in pkg.subpackages:
+            if binary not in mapping or binary == pkg.name:
+                mapping[binary] = pkg.name
+    return mapping

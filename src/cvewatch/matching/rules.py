@@ -1,0 +1,262 @@
+"""The decision rules for one (CVE, source package): pure functions over plain values.
+
+Written down in docs/matching.md; in short, in order:
+
+1. a ``CVE-….nopatch`` file of the package -> not_affected (its text is the justification);
+2. a CVE patch file (``PatchN:`` naming the CVE) -> fixed, in the EVR of the earliest ``%changelog``
+   entry citing the CVE, else the spec's EVR;
+3. a ``%changelog`` entry citing the CVE (a version bump "to address CVE-…") -> fixed in that entry's EVR;
+4. otherwise the NVD configurations decide, through the package's CPE names:
+   a vulnerable criterion whose range (or exact version) holds the package's upstream version -> affected;
+   criteria that name the package but no version (``*`` without a range, ``-``) -> under_investigation;
+   criteria that name the package and exclude its version -> not_affected.
+For a node image the scanned EVR is the installed one: a distribution fix counts only when the installed
+EVR is at least the fixed EVR; otherwise the package is affected and ``fixed_in`` says where the fix is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cvewatch.errors import InputError
+from cvewatch.inventory.packages import SourcePackage
+from cvewatch.matching.mapping import PackageNames
+from cvewatch.matching.severity import best_metric, cvss_summary, severity_of
+from cvewatch.matching.verdict import Evidence, Status, Verdict
+from cvewatch.sources.records import CpeMatch, Vulnerability
+from cvewatch.versions.rpm import EVR
+from cvewatch.versions.upstream import compare_upstream, in_range, with_update
+
+_UNESCAPED_COLON = re.compile(r"(?<!\\):")
+
+
+class Decision(StrEnum):
+    VULNERABLE = "vulnerable"
+    NOT_VULNERABLE = "not_vulnerable"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    criteria: str
+    decision: Decision
+    detail: str
+    mapping: str
+    conditions: tuple[str, ...] = ()
+
+
+def cpe_fields(criteria: str) -> list[str]:
+    """The 13 components of a CPE 2.3 formatted string, unescaped, lower case (vendor..other)."""
+    parts = _UNESCAPED_COLON.split(criteria)
+    if len(parts) != 13 or parts[0] != "cpe" or parts[1] != "2.3":
+        raise InputError(f"not a CPE 2.3 formatted string: {criteria!r}")
+    return [p.replace("\\", "").lower() for p in parts]
+
+
+def _range_text(m: CpeMatch) -> str:
+    lo = (
+        f"[{m.version_start_including}"
+        if m.version_start_including
+        else f"({m.version_start_excluding}"
+        if m.version_start_excluding
+        else "(-inf"
+    )
+    hi = (
+        f"{m.version_end_including}]"
+        if m.version_end_including
+        else f"{m.version_end_excluding})"
+        if m.version_end_excluding
+        else "+inf)"
+    )
+    return f"{lo}, {hi}"
+
+
+def judge_criterion(m: CpeMatch, version: str) -> tuple[Decision, str]:
+    """Does criterion ``m`` hold the upstream ``version``? (decision, a sentence saying why)."""
+    fields = cpe_fields(m.criteria)
+    cpe_version, update = fields[5], fields[6]
+    product = f"{fields[3]}:{fields[4]}"
+    if cpe_version == "*":
+        if not m.has_range:
+            return Decision.UNKNOWN, f"{product} criterion names every version (no range): needs triage"
+        vulnerable = in_range(
+            version,
+            start_including=m.version_start_including,
+            start_excluding=m.version_start_excluding,
+            end_including=m.version_end_including,
+            end_excluding=m.version_end_excluding,
+        )
+        rng = _range_text(m)
+        if vulnerable:
+            return Decision.VULNERABLE, f"version {version} is within the vulnerable range {rng} of {product}"
+        end = m.version_end_excluding or m.version_end_including
+        if end and compare_upstream(version, end) >= 0:
+            return (
+                Decision.NOT_VULNERABLE,
+                f"version {version} is past the vulnerable range {rng} of {product} (fixed upstream in "
+                f"{m.version_end_excluding or 'a version after ' + str(m.version_end_including)})",
+            )
+        return Decision.NOT_VULNERABLE, f"version {version} is outside the vulnerable range {rng} of {product}"
+    if cpe_version == "-":
+        return Decision.UNKNOWN, f"{product} criterion has version '-' (not applicable): needs triage"
+    target = with_update(cpe_version, update)
+    if compare_upstream(version, target) == 0:
+        return Decision.VULNERABLE, f"version {version} equals the vulnerable version {target} of {product}"
+    return Decision.NOT_VULNERABLE, f"version {version} is not the vulnerable version {target} of {product}"
+
+
+def judge_configurations(vuln: Vulnerability, names: PackageNames, version: str) -> list[CriterionResult]:
+    """Every vulnerable criterion of ``vuln`` that names the package, judged for ``version``.
+
+    In an AND configuration the other nodes are conditions ("running on/with"): they never name the
+    affected product and are recorded, not evaluated.
+    """
+    results: list[CriterionResult] = []
+    for conf in vuln.configurations:
+        for ni, node in enumerate(conf.nodes):
+            if node.negate:
+                continue
+            for m in node.cpe_match:
+                if not m.vulnerable:
+                    continue
+                try:
+                    fields = cpe_fields(m.criteria)
+                except InputError:
+                    continue
+                vendor, product = fields[3], fields[4]
+                if not names.matches(vendor, product):
+                    continue
+                conditions: tuple[str, ...] = ()
+                if (conf.operator or "OR") == "AND" and len(conf.nodes) > 1:
+                    conditions = tuple(
+                        c.criteria for oi, other in enumerate(conf.nodes) if oi != ni for c in other.cpe_match
+                    )
+                decision, detail = judge_criterion(m, version)
+                results.append(
+                    CriterionResult(m.criteria, decision, detail, names.describe(vendor, product), conditions)
+                )
+    return results
+
+
+def _with_dist(evr: EVR, spec: SourcePackage, dist: str | None) -> EVR:
+    release = evr.release
+    if dist and release and not release.endswith(dist):
+        release += dist
+    epoch = evr.epoch or spec.epoch
+    return EVR(epoch, evr.version, release)
+
+
+def fixed_in(cve: str, spec: SourcePackage, dist: str | None) -> tuple[EVR | None, list[Evidence]]:
+    """Where the distribution fixed ``cve`` in this spec, and the evidence that says so."""
+    evidence: list[Evidence] = []
+    patches = [p for p in spec.patches if cve in p.cves]
+    entries = [c for c in spec.changelog if cve in c.cves]
+    for p in patches:
+        where = f"Patch{p.number}" if p.number is not None else "Patch"
+        note = "" if p.present else " (the file is missing from the spec folder)"
+        evidence.append(Evidence("patch", f"{where}: {p.filename} in {spec.name}.spec fixes {cve}{note}"))
+    found: EVR | None = None
+    if entries:
+        first = entries[-1]  # %changelog is newest first: the last citing entry introduced the fix
+        try:
+            found = _with_dist(EVR.parse(first.evr), spec, dist) if first.evr else None
+        except InputError:
+            found = None
+        when = first.date.isoformat() if first.date else "undated"
+        evidence.append(
+            Evidence("changelog", f"%changelog {first.evr or '?'} ({when}) cites {cve}: {first.text[:200]}")
+        )
+    if found is None and (patches or entries):
+        found = spec.evr
+    if found is not None and found > spec.evr:
+        found = spec.evr
+    return found, evidence
+
+
+def decide(
+    vuln: Vulnerability,
+    spec: SourcePackage,
+    names: PackageNames,
+    *,
+    release: str,
+    dist: str | None,
+    image: str | None = None,
+    installed: EVR | None = None,
+) -> Verdict | None:
+    """The verdict for ``vuln`` and the package of ``spec`` (or its installed EVR in ``image``);
+    None when nothing links the two."""
+    scanned = installed or spec.evr
+    evidence: list[Evidence] = []
+    criteria = judge_configurations(vuln, names, scanned.version)
+    for c in criteria:
+        evidence.append(Evidence("cpe-match", f"{c.criteria} ({c.mapping})"))
+        for cond in c.conditions[:5]:
+            evidence.append(Evidence("condition", f"only when running with {cond} (not evaluated)"))
+        kind = {
+            Decision.VULNERABLE: "version-affected",
+            Decision.NOT_VULNERABLE: "version-not-affected",
+            Decision.UNKNOWN: "version-unknown",
+        }[c.decision]
+        evidence.append(Evidence(kind, c.detail))
+    triage = next((t for t in spec.triage if t.cve == vuln.id), None)
+    fix, fix_evidence = fixed_in(vuln.id, spec, dist)
+    if not criteria and triage is None and fix is None:
+        return None
+    metric = best_metric(vuln.metrics)
+    status: Status
+    fixed: EVR | None = None
+    if triage is not None:
+        why = triage.justification or "empty file: no justification recorded"
+        evidence.append(Evidence("nopatch", f"{vuln.id}.nopatch in {spec.name}: {why}"))
+        status = Status.NOT_AFFECTED
+    elif fix is not None:
+        evidence.extend(fix_evidence)
+        fixed = fix
+        if scanned >= fix:
+            status = Status.FIXED
+            if installed is not None:
+                evidence.append(Evidence("installed", f"installed {scanned} is at or past the fix {fix}"))
+        else:
+            status = Status.AFFECTED
+            evidence.append(Evidence("installed", f"installed {scanned} is older than the fix {fix}"))
+    else:
+        decisions = {c.decision for c in criteria}
+        if Decision.VULNERABLE in decisions:
+            status = Status.AFFECTED
+        elif Decision.UNKNOWN in decisions:
+            status = Status.UNDER_INVESTIGATION
+        else:
+            status = Status.NOT_AFFECTED
+    if metric is not None:
+        evidence.append(
+            Evidence("cvss", f"CVSS {metric.version} {metric.base_score} {metric.vector} from {metric.source}")
+        )
+    return Verdict(
+        cve=vuln.id,
+        package=spec.name,
+        release=release,
+        image=image,
+        version=str(scanned),
+        status=status,
+        fixed_in=str(fixed) if fixed is not None else None,
+        severity=severity_of(metric),
+        cvss=cvss_summary(metric),
+        evidence=tuple(evidence),
+    )
+
+
+def distro_cves(spec: SourcePackage) -> set[str]:
+    """CVE ids the spec itself names: patch files, changelog entries, .nopatch files."""
+    out = {t.cve for t in spec.triage}
+    for p in spec.patches:
+        out.update(p.cves)
+    for c in spec.changelog:
+        out.update(c.cves)
+    return out
+
+
+def sort_verdicts(verdicts: Sequence[Verdict]) -> list[Verdict]:
+    return sorted(verdicts, key=lambda v: (v.cve, v.package, v.image or ""))

@@ -1,0 +1,108 @@
+"""A scan: every (CVE, source package) that something links, decided by :mod:`cvewatch.matching.rules`.
+
+Pure: takes the vulnerabilities and packages as values, returns verdicts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from cvewatch.inventory.packages import InstalledPackage, SourcePackage
+from cvewatch.matching.mapping import PackageMapping, PackageNames
+from cvewatch.matching.rules import cpe_fields, decide, distro_cves, sort_verdicts
+from cvewatch.matching.verdict import Verdict
+from cvewatch.sources.records import Vulnerability
+from cvewatch.versions.rpm import EVR
+
+
+class CpeIndex:
+    """(vendor, product) and product -> ids of CVEs with a vulnerable criterion naming them."""
+
+    def __init__(self, vulns: Iterable[Vulnerability]) -> None:
+        self.by_pair: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.by_product: dict[str, set[str]] = defaultdict(set)
+        for v in vulns:
+            for conf in v.configurations:
+                for node in conf.nodes:
+                    for m in node.cpe_match:
+                        if not m.vulnerable:
+                            continue
+                        try:
+                            f = cpe_fields(m.criteria)
+                        except Exception:
+                            continue
+                        self.by_pair[(f[3], f[4])].add(v.id)
+                        self.by_product[f[4]].add(v.id)
+
+    def candidates(self, names: PackageNames) -> set[str]:
+        if names.curated:
+            out: set[str] = set()
+            for pair in names.names:
+                out |= self.by_pair.get(pair, set())
+            return out
+        return set(self.by_product.get(names.package.lower(), set()))
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePackages:
+    """An image's installed binaries grouped by source package."""
+
+    installed: dict[str, EVR]  # source package -> installed EVR (the newest of its binaries)
+    unmapped: tuple[str, ...]  # binary names no spec of the release builds
+
+
+def group_by_source(installed: Sequence[InstalledPackage], specs: Sequence[SourcePackage]) -> ImagePackages:
+    owner: dict[str, str] = {}
+    for s in specs:
+        owner.setdefault(s.name, s.name)
+        for b in s.subpackages:
+            owner[b] = s.name
+    out: dict[str, EVR] = {}
+    unmapped: list[str] = []
+    for p in installed:
+        src = owner.get(p.name)
+        if src is None:
+            unmapped.append(p.name)
+            continue
+        if src not in out or p.evr > out[src]:
+            out[src] = p.evr
+    return ImagePackages(out, tuple(sorted(set(unmapped))))
+
+
+def scan(
+    vulns: Mapping[str, Vulnerability],
+    specs: Sequence[SourcePackage],
+    mapping: PackageMapping,
+    *,
+    release: str,
+    dist: str | None,
+    image: str | None = None,
+    installed: Mapping[str, EVR] | None = None,
+    index: CpeIndex | None = None,
+) -> list[Verdict]:
+    """Verdicts for the release's ``specs`` (or, with ``installed``, the image's packages)."""
+    index = index or CpeIndex(vulns.values())
+    out: list[Verdict] = []
+    for spec in specs:
+        if installed is not None and spec.name not in installed:
+            continue
+        names = mapping.names_for(spec.name)
+        candidates = index.candidates(names) | (distro_cves(spec) & vulns.keys())
+        for cve in sorted(candidates):
+            v = vulns[cve]
+            if v.rejected:
+                continue
+            verdict = decide(
+                v,
+                spec,
+                names,
+                release=release,
+                dist=dist,
+                image=image,
+                installed=installed.get(spec.name) if installed is not None else None,
+            )
+            if verdict is not None:
+                out.append(verdict)
+    return sort_verdicts(out)

@@ -1,0 +1,78 @@
+"""What every publishing format shares: who publishes, what a rendered document is, how a format plugs in.
+
+Renderers are pure: they turn records and verdicts into :class:`PublishedDocument` values (a relative path and
+the exact bytes). Only :func:`write_documents` touches the file system.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from cvewatch.matching.verdict import Verdict
+from cvewatch.sources.records import Vulnerability
+
+DEMO_PUBLISHER_NAME = "cvewatch demo distribution"
+DEMO_PUBLISHER_NAMESPACE = "https://cvewatch.example/"
+
+
+@dataclass(frozen=True, slots=True)
+class Publisher:
+    """The issuing party of a document (CSAF ``document.publisher``; reused by the other formats).
+
+    ``namespace`` is a URL the publisher controls, a globally unique id for it. ``category`` is one of CSAF's
+    publisher categories; a distribution speaking about its own packages is a ``vendor``.
+    """
+
+    name: str = DEMO_PUBLISHER_NAME
+    namespace: str = DEMO_PUBLISHER_NAMESPACE
+    category: str = "vendor"
+    contact_details: str | None = None
+    issuing_authority: str | None = None
+
+
+DEMO_PUBLISHER = Publisher(
+    contact_details="cvewatch demo distribution security team: https://cvewatch.example/security",
+    issuing_authority="The cvewatch demo distribution publishes statements about the packages it ships.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedDocument:
+    """One rendered file; ``path`` is relative, POSIX-style: ``2023/cvewatch-azl3-cve-2023-38545.json``."""
+
+    path: str
+    content: bytes
+
+    def __post_init__(self) -> None:
+        p = PurePosixPath(self.path)
+        if not self.path or p.is_absolute() or ".." in p.parts or "\\" in self.path:
+            raise ValueError(f"document path must be relative and inside the output folder: {self.path!r}")
+
+
+class DocumentPublisher(ABC):
+    """A publishing format: renders the documents for one CVE and the verdicts of one release.
+
+    CSAF VEX, CSAF security advisories, OVAL, OSV and CVRF all implement this, so a caller can loop over the
+    configured formats the same way.
+    """
+
+    #: short format key, e.g. ``"csaf-vex"``
+    format_name: str
+
+    @abstractmethod
+    def render(self, vuln: Vulnerability, verdicts: Sequence[Verdict]) -> list[PublishedDocument]:
+        """Render the documents for ``vuln`` from ``verdicts``; pure and deterministic."""
+
+
+def write_documents(docs: Iterable[PublishedDocument], out_dir: Path) -> list[Path]:
+    """Write each document under ``out_dir`` (creating folders); return the written paths in input order."""
+    written: list[Path] = []
+    for doc in docs:
+        target = out_dir.joinpath(*PurePosixPath(doc.path).parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(doc.content)
+        written.append(target)
+    return written

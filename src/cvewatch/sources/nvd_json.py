@@ -1,0 +1,424 @@
+"""Parse NVD CVE API 2.0 JSON (``cve`` objects and API pages) into :class:`Vulnerability` values.
+
+Pure functions over already-decoded JSON values: no I/O. Unknown keys are ignored (mirrors such as
+fkie-cad/nvd-json-data-feeds add ``affected`` and ``metrics.ssvcV203``). Anything present but of the wrong
+type makes the whole record malformed: :func:`parse_cve` raises :class:`~cvewatch.errors.RecordError`, and
+:func:`iter_document` reports a :class:`~cvewatch.sources.interface.RecordProblem` and goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from cvewatch.errors import RecordError
+from cvewatch.sources.interface import RecordProblem
+from cvewatch.sources.records import (
+    CVE_ID_RE,
+    ConfigNode,
+    Configuration,
+    CpeMatch,
+    CvssMetric,
+    Description,
+    Reference,
+    Vulnerability,
+)
+
+__all__ = ["METRIC_KEYS", "iter_document", "parse_cve", "parse_nvd_datetime"]
+
+#: The ``metrics`` keys that are read, newest CVSS version first (this is also the order of
+#: :attr:`Vulnerability.metrics`). Other keys (``ssvcV203``, future versions) are ignored.
+METRIC_KEYS: tuple[str, ...] = ("cvssMetricV40", "cvssMetricV31", "cvssMetricV30", "cvssMetricV2")
+
+_DATETIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+_VERSION_KEYS: tuple[tuple[str, str], ...] = (
+    ("versionStartIncluding", "version_start_including"),
+    ("versionStartExcluding", "version_start_excluding"),
+    ("versionEndIncluding", "version_end_including"),
+    ("versionEndExcluding", "version_end_excluding"),
+)
+_OPERATORS = frozenset({"OR", "AND"})
+_MAX_SHOWN = 60  # characters of an offending value quoted in a message
+
+
+class _Malformed(Exception):
+    """Internal: a record is malformed at ``path``; becomes RecordError or RecordProblem at the boundary."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.message = str(self.args[0])
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def _fail(path: str, expected: str, value: Any) -> NoReturn:
+    raise _Malformed(path, f"expected {expected}, got {_type_name(value)} {_show(value)}")
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+# --- typed accessors ---
+
+
+def _obj(value: Any, path: str) -> Mapping[str, Any]:
+    if type(value) is dict:  # the common case, much cheaper than the ABC check
+        return value
+    if not isinstance(value, Mapping):
+        _fail(path, "an object", value)
+    return value
+
+
+def _req_str(obj: Mapping[str, Any], key: str, path: str) -> str:
+    if key not in obj:
+        raise _Malformed(path, f"missing {key!r}")
+    value = obj[key]
+    if not isinstance(value, str):
+        _fail(_join(path, key), "a string", value)
+    return value
+
+
+def _opt_str(obj: Mapping[str, Any], key: str, path: str) -> str | None:
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    _fail(_join(path, key), "a string", value)
+
+
+def _opt_bool(obj: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+    value = obj.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        _fail(_join(path, key), "a boolean", value)
+    return value
+
+
+def _opt_list(obj: Mapping[str, Any], key: str, path: str) -> list[Any] | tuple[Any, ...]:
+    value = obj.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        _fail(_join(path, key), "an array", value)
+    return value
+
+
+def _score(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        _fail(path, "a number", value)
+    if not 0 <= value <= 10:  # also rejects NaN; compares big ints without overflowing
+        raise _Malformed(path, f"score {_show(value)} is outside 0..10")
+    return float(value)
+
+
+def parse_nvd_datetime(value: Any, path: str = "") -> datetime:
+    """Parse an NVD timestamp into an aware UTC datetime.
+
+    NVD writes ``2023-10-18T04:15:11.077`` with no zone, meaning UTC; ``Z`` and ``+hh:mm`` offsets are
+    accepted too. Only the extended ISO 8601 form with a ``T`` and at least hours and minutes is accepted.
+    Raises :class:`RecordError` (naming ``path``) for anything else.
+    """
+    try:
+        return _datetime(value, path)
+    except _Malformed as err:
+        raise RecordError(err.message) from None
+
+
+def _datetime(value: Any, path: str) -> datetime:
+    if not isinstance(value, str):
+        _fail(path, "a date-time string", value)
+    if not _DATETIME_RE.fullmatch(value):
+        raise _Malformed(path, f"invalid date-time {_show(value)}")
+    try:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as err:
+        raise _Malformed(path, f"invalid date-time {_show(value)} ({err})") from None
+
+
+# --- the parts of a cve object ---
+
+
+def _descriptions(cve: Mapping[str, Any]) -> tuple[Description, ...]:
+    out: list[Description] = []
+    for i, raw in enumerate(_opt_list(cve, "descriptions", "")):
+        path = f"descriptions[{i}]"
+        d = _obj(raw, path)
+        out.append(Description(lang=_req_str(d, "lang", path), value=_req_str(d, "value", path)))
+    return tuple(out)
+
+
+def _metric(raw: Any, key: str, path: str) -> CvssMetric:
+    m = _obj(raw, path)
+    data_path = _join(path, "cvssData")
+    if "cvssData" not in m:
+        raise _Malformed(path, "missing 'cvssData'")
+    data = _obj(m["cvssData"], data_path)
+    if "baseScore" not in data:
+        raise _Malformed(data_path, "missing 'baseScore'")
+    # CVSS v2 keeps baseSeverity on the metric object; v3.x and v4.0 inside cvssData. Take either.
+    severity = _opt_str(data, "baseSeverity", data_path)
+    if severity is None:
+        severity = _opt_str(m, "baseSeverity", path)
+    return CvssMetric(
+        version=_req_str(data, "version", data_path),
+        vector=_req_str(data, "vectorString", data_path),
+        base_score=_score(data["baseScore"], _join(data_path, "baseScore")),
+        base_severity=severity.upper() if severity is not None else None,
+        source=_req_str(m, "source", path),
+        type=_req_str(m, "type", path),
+    )
+
+
+def _metrics(cve: Mapping[str, Any]) -> tuple[CvssMetric, ...]:
+    raw = cve.get("metrics")
+    if raw is None:
+        return ()
+    metrics = _obj(raw, "metrics")
+    out: list[CvssMetric] = []
+    for key in METRIC_KEYS:
+        for i, m in enumerate(_opt_list(metrics, key, "metrics")):
+            out.append(_metric(m, key, f"metrics.{key}[{i}]"))
+    return tuple(out)
+
+
+def _weaknesses(cve: Mapping[str, Any]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for i, raw in enumerate(_opt_list(cve, "weaknesses", "")):
+        path = f"weaknesses[{i}]"
+        w = _obj(raw, path)
+        for j, draw in enumerate(_opt_list(w, "description", path)):
+            dpath = f"{path}.description[{j}]"
+            seen.setdefault(_req_str(_obj(draw, dpath), "value", dpath), None)
+    return tuple(seen)
+
+
+def _references(cve: Mapping[str, Any]) -> tuple[Reference, ...]:
+    out: list[Reference] = []
+    for i, raw in enumerate(_opt_list(cve, "references", "")):
+        path = f"references[{i}]"
+        r = _obj(raw, path)
+        tags: list[str] = []
+        for j, tag in enumerate(_opt_list(r, "tags", path)):
+            if not isinstance(tag, str):
+                _fail(f"{path}.tags[{j}]", "a string", tag)
+            tags.append(tag)
+        url = _req_str(r, "url", path)
+        out.append(Reference(url=url, source=_opt_str(r, "source", path), tags=tuple(tags)))
+    return tuple(out)
+
+
+def _cpe_match(raw: Any, path: str) -> CpeMatch:
+    m = _obj(raw, path)
+    if "vulnerable" not in m:
+        raise _Malformed(path, "missing 'vulnerable'")
+    vulnerable = m["vulnerable"]
+    if not isinstance(vulnerable, bool):
+        _fail(_join(path, "vulnerable"), "a boolean", vulnerable)
+    versions = {attr: _opt_str(m, key, path) for key, attr in _VERSION_KEYS if key in m}
+    return CpeMatch(
+        criteria=_req_str(m, "criteria", path),
+        vulnerable=vulnerable,
+        match_criteria_id=_opt_str(m, "matchCriteriaId", path),
+        **versions,
+    )
+
+
+def _operator(obj: Mapping[str, Any], path: str) -> str | None:
+    value = _opt_str(obj, "operator", path)
+    if value is not None and value not in _OPERATORS:
+        raise _Malformed(_join(path, "operator"), f"expected 'OR' or 'AND', got {_show(value)}")
+    return value
+
+
+def _node(raw: Any, path: str) -> ConfigNode:
+    n = _obj(raw, path)
+    matches = tuple(
+        _cpe_match(m, f"{path}.cpeMatch[{k}]") for k, m in enumerate(_opt_list(n, "cpeMatch", path))
+    )
+    return ConfigNode(
+        operator=_operator(n, path) or "OR",
+        negate=_opt_bool(n, "negate", path, False),
+        cpe_match=matches,
+    )
+
+
+def _configurations(cve: Mapping[str, Any]) -> tuple[Configuration, ...]:
+    out: list[Configuration] = []
+    for i, raw in enumerate(_opt_list(cve, "configurations", "")):
+        path = f"configurations[{i}]"
+        c = _obj(raw, path)
+        nodes = tuple(_node(n, f"{path}.nodes[{j}]") for j, n in enumerate(_opt_list(c, "nodes", path)))
+        out.append(
+            Configuration(
+                nodes=nodes,
+                operator=_operator(c, path),
+                negate=_opt_bool(c, "negate", path, False),
+            )
+        )
+    return tuple(out)
+
+
+def _record_id(obj: Any) -> str | None:
+    """The id as found (possibly malformed), for naming a record in a problem; ``None`` if there is none."""
+    if isinstance(obj, Mapping):
+        value = obj.get("id")
+        if isinstance(value, str):
+            return value if len(value) <= _MAX_SHOWN else value[: _MAX_SHOWN - 3] + "..."
+    return None
+
+
+def _parse(obj: Any) -> Vulnerability:
+    cve = _obj(obj, "")
+    cve_id = _req_str(cve, "id", "")
+    if not CVE_ID_RE.match(cve_id):
+        raise _Malformed("id", f"invalid CVE id {_show(cve_id)}")
+    for key in ("published", "lastModified"):
+        if key not in cve:
+            raise _Malformed("", f"missing {key!r}")
+    return Vulnerability(
+        id=cve_id,
+        published=_datetime(cve["published"], "published"),
+        last_modified=_datetime(cve["lastModified"], "lastModified"),
+        status=_opt_str(cve, "vulnStatus", "") or "Unknown",
+        source_identifier=_opt_str(cve, "sourceIdentifier", ""),
+        descriptions=_descriptions(cve),
+        metrics=_metrics(cve),
+        weaknesses=_weaknesses(cve),
+        references=_references(cve),
+        configurations=_configurations(cve),
+        cisa_kev=cve.get("cisaExploitAdd") is not None,
+    )
+
+
+def _where(origin: str, record_id: str | None) -> str:
+    return f"{origin} [{record_id}]" if record_id is not None else origin
+
+
+def parse_cve(obj: Mapping[str, Any], *, origin: str = "<memory>") -> Vulnerability:
+    """Convert one NVD CVE API 2.0 ``cve`` object into a :class:`Vulnerability`.
+
+    Raises :class:`RecordError` (its ``where`` is ``"origin [CVE-id]"``) when the record is malformed: not an
+    object, no valid ``id``, an unparseable date, or a known field of the wrong type.
+    """
+    try:
+        return _parse(obj)
+    except _Malformed as err:
+        raise RecordError(err.message, _where(origin, _record_id(obj))) from None
+
+
+def _looks_like_cve(doc: Mapping[str, Any]) -> bool:
+    return "id" in doc and "published" in doc
+
+
+def _parse_item(obj: Any, origin: str, context: str) -> Vulnerability | RecordProblem:
+    try:
+        return _parse(obj)
+    except _Malformed as err:
+        record_id = _record_id(obj)
+        message = err.message if record_id is not None else f"{context}: {err.message}"
+        return RecordProblem(origin, record_id, message)
+
+
+def _unrecognized(doc: Any, origin: str, context: str) -> RecordProblem:
+    """A problem for a document that is not NVD API 2.0, saying what it looks like."""
+    where = f"{context}: " if context else ""
+    if isinstance(doc, Mapping):
+        if "CVE_Items" in doc:
+            version = doc.get("CVE_data_version")
+            return RecordProblem(
+                origin,
+                None,
+                f"{where}NVD JSON 1.1 feed (CVE_data_version {_show(version)}) is not supported; "
+                "NVD retired it in 2023, use the API 2.0 JSON or the 2.0 feeds",
+            )
+        if "cveMetadata" in doc or doc.get("dataType") == "CVE_RECORD":
+            meta = doc.get("cveMetadata")
+            cve_id = meta.get("cveId") if isinstance(meta, Mapping) else None
+            return RecordProblem(
+                origin,
+                cve_id if isinstance(cve_id, str) else None,
+                f"{where}CVE JSON 5 record (dataVersion {_show(doc.get('dataVersion'))}), not NVD API 2.0; "
+                "read it with the CVE JSON 5 source",
+            )
+        if "id" in doc:
+            return RecordProblem(
+                origin, _record_id(doc), f"{where}object with 'id' but no 'published': not an NVD cve object"
+            )
+        keys = ", ".join(repr(k) for k in list(doc)[:6])
+        return RecordProblem(
+            origin, None, f"{where}not an NVD API 2.0 document (object with keys {keys or 'none'})"
+        )
+    return RecordProblem(origin, None, f"{where}not an NVD API 2.0 document ({_type_name(doc)} {_show(doc)})")
+
+
+def _iter_page(doc: Mapping[str, Any], origin: str, context: str) -> Iterator[Vulnerability | RecordProblem]:
+    prefix = f"{context}." if context else ""
+    vulns = doc["vulnerabilities"]
+    if not isinstance(vulns, list | tuple):
+        message = f"{prefix}vulnerabilities: expected an array, got {_type_name(vulns)}"
+        yield RecordProblem(origin, None, message)
+        return
+    for i, item in enumerate(vulns):
+        where = f"{prefix}vulnerabilities[{i}]"
+        if not isinstance(item, Mapping) or "cve" not in item:
+            yield RecordProblem(
+                origin, None, f"{where}: expected an object with a 'cve' key, got {_type_name(item)}"
+            )
+            continue
+        yield _parse_item(item["cve"], origin, f"{where}.cve")
+
+
+def _iter_one(doc: Any, origin: str, context: str) -> Iterator[Vulnerability | RecordProblem]:
+    if isinstance(doc, Mapping):
+        if "vulnerabilities" in doc:
+            yield from _iter_page(doc, origin, context)
+            return
+        if _looks_like_cve(doc):
+            yield _parse_item(doc, origin, context or "record")
+            return
+    yield _unrecognized(doc, origin, context)
+
+
+def iter_document(doc: Any, *, origin: str) -> Iterator[Vulnerability | RecordProblem]:
+    """Yield the records of a decoded NVD API 2.0 JSON document, in document order.
+
+    Accepts an API 2.0 page (``{"vulnerabilities": [{"cve": ...}, ...]}``), a bare ``cve`` object (one with
+    ``id`` and ``published``), or a list of either. A malformed record becomes a :class:`RecordProblem` naming
+    ``origin`` and the record id; the other records are still yielded. Anything else (including NVD JSON 1.1
+    feeds and CVE JSON 5 records, which are recognized and named) is one problem. Never raises for any
+    JSON-like input.
+    """
+    if isinstance(doc, list | tuple):
+        for i, element in enumerate(doc):
+            yield from _iter_one(element, origin, f"[{i}]")
+        return
+    yield from _iter_one(doc, origin, "")

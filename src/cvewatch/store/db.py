@@ -1,0 +1,88 @@
+"""Opening the store: the engine for a URL, SQLite pragmas, and migrations on first use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+
+from cvewatch.errors import StoreError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+ENV_VAR = "CVEWATCH_DB"
+
+
+def default_url() -> str:
+    """``$CVEWATCH_DB``, else a SQLite file in the user's data directory."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return env
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "cvewatch"
+    return f"sqlite:///{base / 'cvewatch.sqlite'}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; a SQLite file's folder is created when missing."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def upgrade(engine: Engine) -> str | None:
+    """Run every pending migration; returns the revision the store is at afterwards."""
+    try:
+        command.upgrade(alembic_config(engine), "head")
+        return current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"cannot migrate the store at {engine.url!r}: {exc.__class__.__name__}: {exc}"
+        ) from exc
+
+
+def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """Open the store at ``url`` (default: :func:`default_url`), migrating it to head when behind."""
+    engine = make_engine(url or default_url())
+    try:
+        if migrate and current_revision(engine) != head_revision(engine):
+            upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the store at {engine.url!r}: {exc}") from exc
+    return engine

@@ -1,0 +1,30 @@
+"""Alembic environment: migrations run on the engine cvewatch passes in ``config.attributes``."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine
+
+from cvewatch.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes.get("engine")
+    if not isinstance(engine, Engine):
+        raise RuntimeError("cvewatch migrations need an engine in config.attributes['engine']")
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run_migrations_online()

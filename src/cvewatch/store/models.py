@@ -1,0 +1,291 @@
+"""SQLAlchemy 2 models: the schema of the store. Alembic migrations in ``migrations/`` mirror it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+UTC_DT = DateTime(timezone=True)
+
+
+# --- vulnerabilities -------------------------------------------------------------------------------
+
+
+class VulnerabilityRow(Base):
+    __tablename__ = "vulnerabilities"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source_identifier: Mapped[str | None] = mapped_column(String(200))
+    published: Mapped[datetime] = mapped_column(UTC_DT)
+    last_modified: Mapped[datetime] = mapped_column(UTC_DT, index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    descriptions: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    cisa_kev: Mapped[bool] = mapped_column(Boolean, default=False)
+    stored_at: Mapped[datetime] = mapped_column(UTC_DT, index=True)
+
+
+class CvssMetricRow(Base):
+    __tablename__ = "cvss_metrics"
+
+    cve_id: Mapped[str] = mapped_column(
+        ForeignKey("vulnerabilities.id", ondelete="CASCADE"), primary_key=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(8))
+    vector: Mapped[str] = mapped_column(String(300))
+    base_score: Mapped[float] = mapped_column(Float)
+    base_severity: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))
+
+
+class WeaknessRow(Base):
+    __tablename__ = "weaknesses"
+
+    cve_id: Mapped[str] = mapped_column(
+        ForeignKey("vulnerabilities.id", ondelete="CASCADE"), primary_key=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cwe: Mapped[str] = mapped_column(String(40))
+
+
+class ReferenceRow(Base):
+    __tablename__ = "cve_references"
+
+    cve_id: Mapped[str] = mapped_column(
+        ForeignKey("vulnerabilities.id", ondelete="CASCADE"), primary_key=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(JSON)
+
+
+class ConfigurationRow(Base):
+    """A configuration; natural keys (cve, ordinals) let a whole record be written in bulk."""
+
+    __tablename__ = "configurations"
+
+    cve_id: Mapped[str] = mapped_column(
+        ForeignKey("vulnerabilities.id", ondelete="CASCADE"), primary_key=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator: Mapped[str | None] = mapped_column(String(8))
+    negate: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ConfigNodeRow(Base):
+    __tablename__ = "config_nodes"
+
+    cve_id: Mapped[str] = mapped_column(
+        ForeignKey("vulnerabilities.id", ondelete="CASCADE"), primary_key=True
+    )
+    config_ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator: Mapped[str] = mapped_column(String(8))
+    negate: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CpeMatchRow(Base):
+    """One cpeMatch criterion; ``vendor``/``product`` are split out of ``criteria`` for candidate lookup."""
+
+    __tablename__ = "cpe_matches"
+    __table_args__ = (Index("ix_cpe_matches_vendor_product", "vendor", "product"),)
+
+    cve_id: Mapped[str] = mapped_column(
+        ForeignKey("vulnerabilities.id", ondelete="CASCADE"), primary_key=True
+    )
+    config_ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    criteria: Mapped[str] = mapped_column(Text)
+    vendor: Mapped[str] = mapped_column(String(200))
+    product: Mapped[str] = mapped_column(String(200))
+    vulnerable: Mapped[bool] = mapped_column(Boolean)
+    version_start_including: Mapped[str | None] = mapped_column(String(100))
+    version_start_excluding: Mapped[str | None] = mapped_column(String(100))
+    version_end_including: Mapped[str | None] = mapped_column(String(100))
+    version_end_excluding: Mapped[str | None] = mapped_column(String(100))
+    match_criteria_id: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- inventory -------------------------------------------------------------------------------------
+
+
+class ReleaseRow(Base):
+    __tablename__ = "releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    dist: Mapped[str | None] = mapped_column(String(40))
+    loaded_at: Mapped[datetime] = mapped_column(UTC_DT)
+
+
+class SourcePackageRow(Base):
+    __tablename__ = "source_packages"
+    __table_args__ = (UniqueConstraint("release_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[str] = mapped_column(String(100))
+    release: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str | None] = mapped_column(Text)
+    source0: Mapped[str | None] = mapped_column(Text)
+    spec_path: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTC_DT)
+
+
+class BinaryPackageRow(Base):
+    __tablename__ = "binary_packages"
+    __table_args__ = (UniqueConstraint("source_package_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_package_id: Mapped[int] = mapped_column(
+        ForeignKey("source_packages.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200), index=True)
+
+
+class PatchRow(Base):
+    __tablename__ = "patches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_package_id: Mapped[int] = mapped_column(
+        ForeignKey("source_packages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(Text)
+    number: Mapped[int | None] = mapped_column(Integer)
+    cves: Mapped[list[str]] = mapped_column(JSON)
+    present: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TriageFileRow(Base):
+    __tablename__ = "triage_files"
+    __table_args__ = (UniqueConstraint("source_package_id", "cve"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_package_id: Mapped[int] = mapped_column(
+        ForeignKey("source_packages.id", ondelete="CASCADE"), index=True
+    )
+    cve: Mapped[str] = mapped_column(String(32), index=True)
+    justification: Mapped[str] = mapped_column(Text, default="")
+
+
+class ChangelogEntryRow(Base):
+    __tablename__ = "changelog_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_package_id: Mapped[int] = mapped_column(
+        ForeignKey("source_packages.id", ondelete="CASCADE"), index=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer)
+    date: Mapped[date | None] = mapped_column(Date)
+    author: Mapped[str] = mapped_column(Text)
+    evr: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    cves: Mapped[list[str]] = mapped_column(JSON)
+
+
+class NodeImageRow(Base):
+    __tablename__ = "node_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    kernel: Mapped[str | None] = mapped_column(String(200))
+    loaded_at: Mapped[datetime] = mapped_column(UTC_DT)
+
+
+class InstalledPackageRow(Base):
+    __tablename__ = "installed_packages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("node_images.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[str] = mapped_column(String(100))
+    release: Mapped[str] = mapped_column(String(100))
+    arch: Mapped[str | None] = mapped_column(String(20))
+
+
+# --- verdicts and sync state -----------------------------------------------------------------------
+
+
+class VerdictRow(Base):
+    __tablename__ = "verdicts"
+    __table_args__ = (
+        UniqueConstraint("cve_id", "package", "release_id", "image_id", name="uq_verdicts_scope"),
+        Index("ix_verdicts_scope", "release_id", "image_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cve_id: Mapped[str] = mapped_column(String(32), index=True)
+    package: Mapped[str] = mapped_column(String(200))
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("node_images.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    fixed_in: Mapped[str | None] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(12))
+    cvss: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    evidence: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    scanned_at: Mapped[datetime] = mapped_column(UTC_DT)
+
+
+class SyncStateRow(Base):
+    """Per source: the last successful sync and a resumable cursor."""
+
+    __tablename__ = "sync_state"
+
+    source: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_success: Mapped[datetime | None] = mapped_column(UTC_DT)
+    cursor: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SyncRunRow(Base):
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(60), index=True)
+    origin: Mapped[str] = mapped_column(Text)
+    started: Mapped[datetime] = mapped_column(UTC_DT)
+    finished: Mapped[datetime | None] = mapped_column(UTC_DT)
+    status: Mapped[str] = mapped_column(String(16))  # running, ok, partial, failed
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    messages: Mapped[list[str]] = mapped_column(JSON)

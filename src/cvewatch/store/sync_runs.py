@@ -1,0 +1,95 @@
+"""The record of every sync run, and each source's sync state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, select, update
+
+from cvewatch.store.models import SyncRunRow, SyncStateRow
+
+T_RUN: Table = SyncRunRow.__table__  # type: ignore[assignment]
+T_STATE: Table = SyncStateRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    id: int
+    source: str
+    origin: str
+    started: datetime
+    finished: datetime | None
+    status: str
+    pages: int
+    new: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: int
+    messages: tuple[str, ...]
+
+
+def start_run(conn: Connection, source: str, origin: str) -> int:
+    res = conn.execute(
+        insert(T_RUN).values(
+            source=source,
+            origin=origin,
+            started=datetime.now(UTC),
+            status="running",
+            pages=0,
+            new=0,
+            updated=0,
+            unchanged=0,
+            rejected=0,
+            errors=0,
+            messages=[],
+        )
+    )
+    return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+
+def finish_run(conn: Connection, run_id: int, *, status: str, messages: list[str], **counts: int) -> None:
+    values: dict[str, Any] = {"finished": datetime.now(UTC), "status": status, "messages": messages[:1000]}
+    values.update(counts)
+    conn.execute(update(T_RUN).where(T_RUN.c.id == run_id).values(**values))
+
+
+def mark_success(conn: Connection, source: str, when: datetime, cursor: dict[str, Any] | None = None) -> None:
+    exists = conn.execute(select(T_STATE.c.source).where(T_STATE.c.source == source)).first()
+    if exists:
+        conn.execute(
+            update(T_STATE).where(T_STATE.c.source == source).values(last_success=when, cursor=cursor)
+        )
+    else:
+        conn.execute(insert(T_STATE).values(source=source, last_success=when, cursor=cursor))
+
+
+def last_success(conn: Connection, source: str) -> datetime | None:
+    value = conn.execute(select(T_STATE.c.last_success).where(T_STATE.c.source == source)).scalar()
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def recent_runs(conn: Connection, limit: int = 20) -> list[SyncRun]:
+    rows = conn.execute(select(T_RUN).order_by(T_RUN.c.id.desc()).limit(limit))
+    return [
+        SyncRun(
+            r.id,
+            r.source,
+            r.origin,
+            r.started,
+            r.finished,
+            r.status,
+            r.pages,
+            r.new,
+            r.updated,
+            r.unchanged,
+            r.rejected,
+            r.errors,
+            tuple(r.messages or ()),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,274 @@
+"""Reading and writing vulnerability records: upsert by CVE id keeping the newest ``lastModified``."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, insert, select
+
+from cvewatch.sources.records import (
+    ConfigNode,
+    Configuration,
+    CpeMatch,
+    CvssMetric,
+    Description,
+    Reference,
+    Vulnerability,
+)
+from cvewatch.store.models import (
+    ConfigNodeRow,
+    ConfigurationRow,
+    CpeMatchRow,
+    CvssMetricRow,
+    ReferenceRow,
+    VulnerabilityRow,
+    WeaknessRow,
+)
+
+_UNESCAPED_COLON = re.compile(r"(?<!\\):")
+T_VULN: Table = VulnerabilityRow.__table__  # type: ignore[assignment]
+T_METRIC: Table = CvssMetricRow.__table__  # type: ignore[assignment]
+T_CWE: Table = WeaknessRow.__table__  # type: ignore[assignment]
+T_REF: Table = ReferenceRow.__table__  # type: ignore[assignment]
+T_CONF: Table = ConfigurationRow.__table__  # type: ignore[assignment]
+T_NODE: Table = ConfigNodeRow.__table__  # type: ignore[assignment]
+T_CPE: Table = CpeMatchRow.__table__  # type: ignore[assignment]
+CHILD_TABLES = (T_CPE, T_NODE, T_CONF, T_REF, T_CWE, T_METRIC)
+
+
+def vendor_product(criteria: str) -> tuple[str, str]:
+    """The (vendor, product) of a CPE 2.3 formatted string, unescaped and lower case."""
+    parts = _UNESCAPED_COLON.split(criteria, 5)
+    if len(parts) < 5:
+        return ("", "")
+    return (parts[3].replace("\\", "").lower(), parts[4].replace("\\", "").lower())
+
+
+@dataclass
+class UpsertStats:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    def add(self, other: UpsertStats) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _rows(v: Vulnerability, stored_at: datetime) -> dict[Table, list[dict[str, Any]]]:
+    out: dict[Table, list[dict[str, Any]]] = defaultdict(list)
+    out[T_VULN].append(
+        {
+            "id": v.id,
+            "source_identifier": v.source_identifier,
+            "published": v.published,
+            "last_modified": v.last_modified,
+            "status": v.status,
+            "descriptions": [{"lang": d.lang, "value": d.value} for d in v.descriptions],
+            "cisa_kev": v.cisa_kev,
+            "stored_at": stored_at,
+        }
+    )
+    for i, m in enumerate(v.metrics):
+        out[T_METRIC].append(
+            {
+                "cve_id": v.id,
+                "ordinal": i,
+                "version": m.version,
+                "vector": m.vector,
+                "base_score": m.base_score,
+                "base_severity": m.base_severity,
+                "source": m.source,
+                "type": m.type,
+            }
+        )
+    for i, cwe in enumerate(v.weaknesses):
+        out[T_CWE].append({"cve_id": v.id, "ordinal": i, "cwe": cwe})
+    for i, r in enumerate(v.references):
+        out[T_REF].append(
+            {"cve_id": v.id, "ordinal": i, "url": r.url, "source": r.source, "tags": list(r.tags)}
+        )
+    for ci, conf in enumerate(v.configurations):
+        out[T_CONF].append({"cve_id": v.id, "ordinal": ci, "operator": conf.operator, "negate": conf.negate})
+        for ni, node in enumerate(conf.nodes):
+            out[T_NODE].append(
+                {
+                    "cve_id": v.id,
+                    "config_ordinal": ci,
+                    "ordinal": ni,
+                    "operator": node.operator,
+                    "negate": node.negate,
+                }
+            )
+            for mi, cm in enumerate(node.cpe_match):
+                vendor, product = vendor_product(cm.criteria)
+                out[T_CPE].append(
+                    {
+                        "cve_id": v.id,
+                        "config_ordinal": ci,
+                        "node_ordinal": ni,
+                        "ordinal": mi,
+                        "criteria": cm.criteria,
+                        "vendor": vendor,
+                        "product": product,
+                        "vulnerable": cm.vulnerable,
+                        "version_start_including": cm.version_start_including,
+                        "version_start_excluding": cm.version_start_excluding,
+                        "version_end_including": cm.version_end_including,
+                        "version_end_excluding": cm.version_end_excluding,
+                        "match_criteria_id": cm.match_criteria_id,
+                    }
+                )
+    return out
+
+
+def upsert_batch(
+    conn: Connection, batch: Sequence[Vulnerability], *, now: datetime | None = None
+) -> UpsertStats:
+    """Write ``batch`` in the caller's transaction: insert new ids, replace records whose
+    ``last_modified`` is newer than the stored one, leave the others untouched."""
+    stats = UpsertStats()
+    newest: dict[str, Vulnerability] = {}
+    for v in batch:
+        seen = newest.get(v.id)
+        if seen is None or _as_utc(v.last_modified) >= _as_utc(seen.last_modified):
+            newest[v.id] = v
+    if not newest:
+        return stats
+    ids = list(newest)
+    stored: dict[str, datetime] = {}
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        for row in conn.execute(select(T_VULN.c.id, T_VULN.c.last_modified).where(T_VULN.c.id.in_(chunk))):
+            stored[row.id] = _as_utc(row.last_modified)
+    to_write: list[Vulnerability] = []
+    replaced: list[str] = []
+    for cve_id, v in newest.items():
+        old = stored.get(cve_id)
+        if old is None:
+            stats.new += 1
+        elif _as_utc(v.last_modified) > old:
+            stats.updated += 1
+            replaced.append(cve_id)
+        else:
+            stats.unchanged += 1
+            continue
+        if v.rejected:
+            stats.rejected += 1
+        to_write.append(v)
+    for chunk_start in range(0, len(replaced), 500):
+        chunk = replaced[chunk_start : chunk_start + 500]
+        for table in CHILD_TABLES:
+            conn.execute(delete(table).where(table.c.cve_id.in_(chunk)))
+        conn.execute(delete(T_VULN).where(T_VULN.c.id.in_(chunk)))
+    stamp = now or datetime.now(UTC)
+    rows: dict[Table, list[dict[str, Any]]] = defaultdict(list)
+    for v in to_write:
+        for table, table_rows in _rows(v, stamp).items():
+            rows[table].extend(table_rows)
+    for table in (T_VULN, T_METRIC, T_CWE, T_REF, T_CONF, T_NODE, T_CPE):
+        if rows[table]:
+            conn.execute(insert(table), rows[table])
+    return stats
+
+
+def _group(conn: Connection, table: Table, ids: Sequence[str] | None) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = defaultdict(list)
+    order = [c for c in table.primary_key.columns]
+    stmt = select(table).order_by(*order)
+    if ids is not None:
+        stmt = stmt.where(table.c.cve_id.in_(ids))
+    for row in conn.execute(stmt):
+        out[row.cve_id].append(row)
+    return out
+
+
+def load_vulnerabilities(conn: Connection, ids: Sequence[str] | None = None) -> Iterator[Vulnerability]:
+    """Rebuild :class:`Vulnerability` values from the store (all, or those in ``ids``), ordered by id."""
+    if ids is not None:
+        for start in range(0, len(ids), 500):
+            yield from _load(conn, list(ids[start : start + 500]))
+    else:
+        yield from _load(conn, None)
+
+
+def _load(conn: Connection, ids: list[str] | None) -> Iterator[Vulnerability]:
+    stmt = select(T_VULN).order_by(T_VULN.c.id)
+    if ids is not None:
+        stmt = stmt.where(T_VULN.c.id.in_(ids))
+    metrics = _group(conn, T_METRIC, ids)
+    cwes = _group(conn, T_CWE, ids)
+    refs = _group(conn, T_REF, ids)
+    confs = _group(conn, T_CONF, ids)
+    nodes = _group(conn, T_NODE, ids)
+    cpes = _group(conn, T_CPE, ids)
+    for row in conn.execute(stmt):
+        cid = row.id
+        node_cpes: dict[tuple[int, int], list[CpeMatch]] = defaultdict(list)
+        for c in cpes.get(cid, ()):
+            node_cpes[(c.config_ordinal, c.node_ordinal)].append(
+                CpeMatch(
+                    criteria=c.criteria,
+                    vulnerable=c.vulnerable,
+                    version_start_including=c.version_start_including,
+                    version_start_excluding=c.version_start_excluding,
+                    version_end_including=c.version_end_including,
+                    version_end_excluding=c.version_end_excluding,
+                    match_criteria_id=c.match_criteria_id,
+                )
+            )
+        conf_nodes: dict[int, list[ConfigNode]] = defaultdict(list)
+        for n in nodes.get(cid, ()):
+            conf_nodes[n.config_ordinal].append(
+                ConfigNode(
+                    operator=n.operator,
+                    negate=n.negate,
+                    cpe_match=tuple(node_cpes.get((n.config_ordinal, n.ordinal), ())),
+                )
+            )
+        yield Vulnerability(
+            id=cid,
+            published=_as_utc(row.published),
+            last_modified=_as_utc(row.last_modified),
+            status=row.status,
+            source_identifier=row.source_identifier,
+            descriptions=tuple(Description(d["lang"], d["value"]) for d in row.descriptions),
+            metrics=tuple(
+                CvssMetric(m.version, m.vector, m.base_score, m.base_severity, m.source, m.type)
+                for m in metrics.get(cid, ())
+            ),
+            weaknesses=tuple(w.cwe for w in cwes.get(cid, ())),
+            references=tuple(Reference(r.url, r.source, tuple(r.tags)) for r in refs.get(cid, ())),
+            configurations=tuple(
+                Configuration(
+                    nodes=tuple(conf_nodes.get(c.ordinal, ())), operator=c.operator, negate=c.negate
+                )
+                for c in confs.get(cid, ())
+            ),
+            cisa_kev=row.cisa_kev,
+        )
+
+
+def upsert_all(conn: Connection, records: Iterable[Vulnerability], batch_size: int = 2000) -> UpsertStats:
+    total = UpsertStats()
+    batch: list[Vulnerability] = []
+    for v in records:
+        batch.append(v)
+        if len(batch) >= batch_size:
+            total.add(upsert_batch(conn, batch))
+            batch = []
+    if batch:
+        total.add(upsert_batch(conn, batch))
+    return total
