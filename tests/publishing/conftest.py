@@ -64,7 +64,10 @@ def mixed_verdicts() -> list[Verdict]:
             "curl",
             "0:8.11.1-3.azl3",
             Status.FIXED,
-            ("version-range", "curl 8.11.1 is newer than the last vulnerable upstream version (before 8.4.0)."),
+            (
+                "version-range",
+                "curl 8.11.1 is newer than the last vulnerable upstream version (before 8.4.0).",
+            ),
             ("changelog", "The curl 8.4.0-1 changelog entry names CVE-2023-38545."),
             fixed_in="0:8.4.0-1.azl3",
         ),

@@ -50,5 +50,7 @@ def test_document_publisher_is_abstract() -> None:
 
     from datetime import UTC, datetime
 
-    v = Vulnerability("CVE-2024-0001", datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC), "x")
+    v = Vulnerability(
+        "CVE-2024-0001", datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC), "x"
+    )
     assert Echo().render(v, []) == [PublishedDocument("CVE-2024-0001.txt", b"0")]

@@ -14,9 +14,14 @@ from datetime import date
 from cvewatch.inventory.packages import ChangelogEntry, Problem
 
 CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}")
-_HEADER_RE = re.compile(r"^\*\s*(?:[A-Za-z]{3}\s+)?([A-Za-z]{3})\s+(\d{1,2})\s+(\d{4})\b\s*(.*)$")
+# "* Www Mmm DD YYYY", also with full month names, "Www DD Mmm YYYY" and "Www Mmm DD HH:MM:SS TZ YYYY"
+_HEADER_RE = re.compile(
+    r"^\*\s*(?:[A-Za-z]{3}[a-z]*,?\s+)?"
+    r"(?:(?P<mon>[A-Za-z]{3})[a-z]*\.?\s+(?P<day>\d{1,2})|(?P<day2>\d{1,2})\s+(?P<mon2>[A-Za-z]{3})[a-z]*)"
+    r",?\s+(?:\d{1,2}:\d{2}(?::\d{2})?\s+(?:[A-Z]{2,5}\s+)?)?(?P<year>\d{4})\b\s*(?P<rest>.*)$"
+)
 _MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
-_EVR_TAIL_RE = re.compile(r"^(.*?)\s+-\s*(\S+)\s*$")
+_EVR_START = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ%")
 _EVR_NODASH_RE = re.compile(r"^(.*>)\s*-?\s*([0-9][^\s<>]*)\s*$")
 
 
@@ -28,6 +33,8 @@ class ChangelogResult:
 
 def cve_ids(text: str) -> tuple[str, ...]:
     """CVE ids in order of first appearance, without duplicates."""
+    if "CVE-" not in text:
+        return ()
     return tuple(dict.fromkeys(CVE_RE.findall(text)))
 
 
@@ -45,7 +52,9 @@ def parse_header(line: str, *, dist: str = ".azl3") -> tuple[date | None, str, s
     m = _HEADER_RE.match(line)
     if m is None:
         return None
-    mon, day, year, rest = m.groups()
+    mon = m.group("mon") or m.group("mon2")
+    day = m.group("day") or m.group("day2")
+    year, rest = m.group("year"), m.group("rest")
     when: date | None
     try:
         when = date(int(year), _MONTHS[mon.lower()], int(day))
@@ -53,10 +62,11 @@ def parse_header(line: str, *, dist: str = ".azl3") -> tuple[date | None, str, s
         when = None
     evr: str | None = None
     author = rest.strip()
-    t = _EVR_TAIL_RE.match(author)
-    if t is not None and re.match(r"^[0-9A-Za-z%]", t.group(2)) and not t.group(2).endswith(">"):
-        author, evr = t.group(1).strip(), t.group(2)
-    else:
+    head, dash, tail = author.rpartition(" -")
+    tail = tail.strip()
+    if dash and tail and " " not in tail and tail[0] in _EVR_START and not tail.endswith(">"):
+        author, evr = head.strip(), tail
+    elif author.endswith(tuple("0123456789")) and ">" in author:
         t = _EVR_NODASH_RE.match(author)
         if t is not None:
             author, evr = t.group(1).strip(), t.group(2)
@@ -84,6 +94,8 @@ def parse_changelog(
             parsed = parse_header(line, dist=dist)
             if parsed is None:
                 problems.append(Problem(path, f"changelog header not understood: {line.strip()[:80]}", lineno))
+                if header is not None:
+                    body.append(line.rstrip())
                 continue
             flush()
             header = parsed

@@ -123,6 +123,19 @@ def default_macros(*, dist: str = ".azl3", arch: str = "x86_64", os_name: str = 
         "buildroot": "%{_topdir}/BUILDROOT",
         "_smp_mflags": "-j4",
         "optflags": "-O2 -g",
+        "nil": "",
+        "__make": "/usr/bin/make",
+        "__cc": "gcc",
+        "__cxx": "g++",
+        "__cpp": "gcc -E",
+        "__install": "/usr/bin/install",
+        "__mkdir_p": "/usr/bin/mkdir -p",
+        "__rm": "/usr/bin/rm",
+        "__cp": "/usr/bin/cp",
+        "__ln_s": "ln -s",
+        "__sed": "/usr/bin/sed",
+        "__awk": "gawk",
+        "__python": "/usr/bin/python3",
         "__python3": "/usr/bin/python3",
         "python3_pkgversion": "3",
         "python3_version": "3.12",
@@ -351,6 +364,16 @@ class MacroContext:
             if self._scopes:
                 return k, self._scopes[-1].get(key, "")
             return k, text[j:k]
+        if c in "?!":
+            # bare %?name, %!?name, %?!name: the conditional forms without braces
+            p = j + 1
+            while p < n and text[p] in "?!":
+                p += 1
+            mm = _NAME_RE.match(text, p)
+            if mm is None or "?" not in text[j + 1 : p]:
+                return j + 1, "%"
+            self._tick()
+            return mm.end(), self._braced(text[j + 1 : mm.end()], text[j : mm.end()], depth)
         m = _NAME_RE.match(text, j + 1)
         if m is None:
             return j + 1, "%"

@@ -24,7 +24,7 @@ How the spec is read (a reduced rpmbuild -bs):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +99,9 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
         start = i
         line = lines[i]
         i += 1
+        if "%" not in line:
+            yield i, line
+            continue
         s = line.lstrip()
         if s.startswith(("%define", "%global")):
             while line.endswith("\\") and i < n:
@@ -232,11 +235,13 @@ def parse_spec_text(
     arch: str = "x86_64",
     sibling_files: Collection[str] = (),
     read_sibling: ReadSibling | None = None,
+    defines: Mapping[str, str] | None = None,
 ) -> SpecResult:
     """Parse one spec's text. ``sibling_files`` names the files beside the spec (for ``present`` and the
     ``CVE-*.nopatch`` triage files); ``read_sibling(name)`` returns a sibling's text (patch headers,
-    nopatch justifications) or None. Never raises: everything wrong becomes a Problem."""
-    ctx = MacroContext(dist=dist, arch=arch)
+    nopatch justifications) or None; ``defines`` adds macros (like ``rpmbuild --define``). Never raises:
+    everything wrong becomes a Problem."""
+    ctx = MacroContext(dist=dist, arch=arch, defines=defines)
     st = _State(path, ctx, [])
     cond = ConditionalStack(ctx)
     siblings = frozenset(sibling_files)
@@ -260,18 +265,29 @@ def parse_spec_text(
         return next(source, None)
 
     def sub_name(arg_name: str | None, dash_n: bool) -> str | None:
-        if arg_name is None:
-            return st.name
         if dash_n:
             return arg_name
-        return f"{st.name}-{arg_name}" if st.name else None
+        main = st.name
+        if main and "%" in main:  # a Name that names a macro defined later
+            main = _run_silently(st, main, lineno).strip()
+        if arg_name is None:
+            return main
+        return f"{main}-{arg_name}" if main else None
 
     while True:
         item = next_line()
         if item is None:
             break
         lineno, line = item
-        if cond.handle(line, lineno):
+        if "%" not in line:  # fast path: no directive, no macro
+            if not cond.active:
+                continue
+            if section == "changelog":
+                changelog.append((lineno, line))
+                continue
+            if section != "preamble" and section != "subpreamble":
+                continue
+        elif cond.handle(line, lineno):
             for w in ctx.take_warnings():
                 st.problems.append(Problem(path, w.message, w.line))
             continue
@@ -291,7 +307,12 @@ def parse_spec_text(
                 args = s[len(word) + 1 :]
                 section = _SECTION_KIND.get(word, "other")
                 if word in ("package", "files"):
-                    exp = _expand_field(st, args, lineno, f"%{word} header") if "%" in args else args
+                    if "%" not in args:
+                        exp = args
+                    elif word == "package":
+                        exp = _expand_field(st, args, lineno, "%package header")
+                    else:  # a %files header with an unknown macro only makes the package list unsure
+                        exp = _run_silently(st, args, lineno)
                     arg_name, dash_n, _ok = _section_args(exp)
                     bname = sub_name(arg_name, dash_n)
                     if bname is None or "%" in bname:
@@ -349,8 +370,7 @@ def parse_spec_text(
             if tag in ("name", "version", "release", "epoch", "url"):
                 value = _expand_field(st, raw, lineno, tag.capitalize())
                 setattr(st, tag, value)
-                if tag != "url":
-                    ctx.define(tag, value)
+                ctx.define(tag, value)
                 continue
             if tag in ("summary", "license", "group", "vendor", "distribution"):
                 ctx.define(tag, raw)
@@ -368,6 +388,7 @@ def parse_spec_text(
         st.problems.append(Problem(path, w.message, w.line))
 
     # -- assemble --------------------------------------------------------------------------------
+    _second_chance(st)
     missing = [
         label
         for label, value in (("Name", st.name), ("Version", st.version), ("Release", st.release))
@@ -437,6 +458,26 @@ def parse_spec_text(
     return SpecResult(pkg, tuple(st.problems))
 
 
+def _second_chance(st: _State) -> None:
+    """A header tag that names a macro defined further down (``Name: python-%{pypi_name}`` before
+    ``%global pypi_name wheel``): rpm itself would reject the spec; we expand the value again with the
+    final macro table, best effort, and say so."""
+    for tag in ("name", "version", "release", "epoch"):
+        value = getattr(st, tag)
+        if not value or "%" not in value:
+            continue
+        st.ctx.line = None
+        try:
+            again = st.ctx.expand(value, warn=False).strip()
+        except SpecParseError:
+            continue
+        if again != value and "%" not in again:
+            st.problems.append(
+                Problem(st.path, f"{tag.capitalize()} uses a macro defined after it; expanded late to {again!r}")
+            )
+            setattr(st, tag, again)
+
+
 def _first_word(s: str) -> str:
     """The directive of a line starting with '%': ``%files -n x`` -> ``files``."""
     k = 1
@@ -469,6 +510,7 @@ def parse_spec(
     dist: str = ".azl3",
     arch: str = "x86_64",
     sibling_files: Collection[str] | None = None,
+    defines: Mapping[str, str] | None = None,
 ) -> SpecResult:
     """Read a spec and the names of the files beside it, then :func:`parse_spec_text`."""
     try:
@@ -487,6 +529,7 @@ def parse_spec(
         arch=arch,
         sibling_files=sibling_files,
         read_sibling=_sibling_reader(path.parent),
+        defines=defines,
     )
 
 

@@ -26,6 +26,7 @@ def load_spec_tree(root: Path, *, dist: str = ".azl3", arch: str = "x86_64") -> 
     problems: list[Problem] = []
     if not root.is_dir():
         return TreeResult((), (Problem(str(root), "spec tree root is not a directory"),))
+    defines = kernel_defines(root, dist=dist, arch=arch)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         try:
             names = sorted(p.name for p in folder.iterdir())
@@ -33,11 +34,33 @@ def load_spec_tree(root: Path, *, dist: str = ".azl3", arch: str = "x86_64") -> 
             problems.append(Problem(str(folder), f"cannot list folder: {exc}"))
             continue
         for spec in (n for n in names if n.endswith(".spec")):
-            result = parse_spec(folder / spec, dist=dist, arch=arch, sibling_files=names)
+            result = parse_spec(folder / spec, dist=dist, arch=arch, sibling_files=names, defines=defines)
             problems.extend(result.problems)
             if result.package is not None:
                 packages.append(result.package)
     return TreeResult(tuple(packages), tuple(problems))
+
+
+# Azure Linux's build macros name the kernel that out-of-tree kernel modules are built against
+# (``Release: 2%{release_suffix}%{?dist}`` with ``_%azl_kernel_version.%azl_kernel_release``). The macro
+# files are not in the tree; the kernel specs of the same tree give the values.
+_KERNEL_MACROS = {"kernel": "azl_kernel", "kernel-hwe": "azl_kernel_hwe"}
+
+
+def kernel_defines(root: Path, *, dist: str = ".azl3", arch: str = "x86_64") -> dict[str, str]:
+    """``azl_kernel_version``/``azl_kernel_release`` (and the ``_hwe`` pair) from the tree's kernel specs."""
+    out: dict[str, str] = {}
+    for folder, prefix in _KERNEL_MACROS.items():
+        spec = root / folder / f"{folder}.spec"
+        if not spec.is_file():
+            continue
+        pkg = parse_spec(spec, dist=dist, arch=arch, sibling_files=()).package
+        if pkg is None:
+            continue
+        release = pkg.release[: -len(dist)] if dist and pkg.release.endswith(dist) else pkg.release
+        out[f"{prefix}_version"] = pkg.version
+        out[f"{prefix}_release"] = release
+    return out
 
 
 def binary_to_source(packages: Iterable[SourcePackage]) -> dict[str, str]:

@@ -58,6 +58,7 @@ from cvewatch.versions.rpm import EVR
 
 __all__ = [
     "CWE_NAMES",
+    "DEFAULT_LEGAL_NOTICE",
     "JUSTIFICATION_BY_EVIDENCE_KIND",
     "VEX_JUSTIFICATIONS",
     "CsafVexPublisher",

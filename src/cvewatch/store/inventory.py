@@ -79,7 +79,7 @@ def replace_release_packages(
     ``changed_at``; returns (added, changed, removed)."""
     rid = ensure_release(conn, release, dist)
     existing = {p.name: p for p in load_release_packages(conn, release)}
-    ids = dict(conn.execute(select(T_SRC.c.name, T_SRC.c.id).where(T_SRC.c.release_id == rid)).tuples().all())
+    ids = dict(conn.execute(select(T_SRC.c.name, T_SRC.c.id).where(T_SRC.c.release_id == rid)).all())
     wanted = {p.name: p for p in packages}
     removed = [n for n in existing if n not in wanted]
     changed = [n for n, p in wanted.items() if n in existing and _package_key(existing[n]) != _package_key(p)]

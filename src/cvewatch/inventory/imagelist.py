@@ -1,0 +1,189 @@
+"""Installed-package lists of a node image: an AKS node-image build note or a plain ``rpm -qa`` list.
+
+A build note carries the NEVRA list between ``=== Installed Packages Begin`` and
+``=== Installed Packages End``, the ``/etc/os-release`` text between ``=== os-release Begin`` and
+``=== os-release End``, and the running kernel on the line after ``Using kernel:``
+(``Linux version 6.6.57.1-6.azl3 (root@...) ...``). Anything else in the note is ignored.
+A plain list is one NEVRA per line; blank lines and ``#`` comments are skipped. No I/O except
+:func:`read_image_list`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cvewatch.errors import InputError
+from cvewatch.inventory.packages import InstalledPackage, Problem
+
+PACKAGES_BEGIN = "=== Installed Packages Begin"
+PACKAGES_END = "=== Installed Packages End"
+OS_RELEASE_BEGIN = "=== os-release Begin"
+OS_RELEASE_END = "=== os-release End"
+
+ARCHES = frozenset(
+    {
+        "noarch",
+        "x86_64",
+        "aarch64",
+        "i686",
+        "i586",
+        "i486",
+        "i386",
+        "armv7hl",
+        "armv7l",
+        "ppc64le",
+        "ppc64",
+        "s390x",
+        "riscv64",
+        "src",
+        "nosrc",
+    }
+)
+_NAME_RE = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+-]*$")
+_VERSION_RE = re.compile(r"^[A-Za-z0-9._+~^]+$")
+_KERNEL_RE = re.compile(r"^Linux version (\S+)")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageListResult:
+    packages: tuple[InstalledPackage, ...]
+    problems: tuple[Problem, ...]
+    kernel: str | None = None  # e.g. "6.6.57.1-6.azl3", from "Using kernel:"
+    os_release: tuple[tuple[str, str], ...] = field(default=())  # KEY, value (quotes removed), in order
+
+    @property
+    def os_release_map(self) -> dict[str, str]:
+        return dict(self.os_release)
+
+
+def parse_nevra(s: str) -> InstalledPackage:
+    """``name-[epoch:]version-release[.arch]`` -> InstalledPackage. Raises InputError.
+
+    The arch is recognised only from a known list (``noarch``, ``x86_64``, ``aarch64``, ``i686``...);
+    ``gpg-pubkey-3135ce90-5e6fda74`` has none.
+    """
+    text = s.strip()
+    if not text or any(c.isspace() for c in text):
+        raise InputError(f"not a NEVRA: {s.strip()!r}")
+    arch: str | None = None
+    body = text
+    head, dot, tail = text.rpartition(".")
+    if dot and tail in ARCHES:
+        body, arch = head, tail
+    name_ver, dash, release = body.rpartition("-")
+    if not dash or not release:
+        raise InputError(f"not a NEVRA (no release): {text!r}")
+    name, dash, version = name_ver.rpartition("-")
+    if not dash or not version or not name:
+        raise InputError(f"not a NEVRA (no version): {text!r}")
+    epoch = 0
+    if ":" in version:
+        e, _, version = version.partition(":")
+        if not e.isdigit():
+            raise InputError(f"not a NEVRA (bad epoch {e!r}): {text!r}")
+        epoch = int(e)
+    if not _NAME_RE.match(name):
+        raise InputError(f"not a NEVRA (bad name {name!r}): {text!r}")
+    if not version or not _VERSION_RE.match(version):
+        raise InputError(f"not a NEVRA (bad version {version!r}): {text!r}")
+    if not _VERSION_RE.match(release):
+        raise InputError(f"not a NEVRA (bad release {release!r}): {text!r}")
+    return InstalledPackage(name, epoch, version, release, arch)
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def parse_image_list(text: str, *, path: str) -> ImageListResult:
+    """Parse a build note (when it has the ``Installed Packages`` markers) or a plain NEVRA list.
+
+    Each line that does not parse is a Problem with its line number; a missing end marker (a truncated
+    note) is a Problem naming the begin marker's line. Never raises.
+    """
+    lines = text.splitlines()
+    packages: list[InstalledPackage] = []
+    problems: list[Problem] = []
+    kernel: str | None = None
+    os_release: list[tuple[str, str]] = []
+
+    is_note = any(line.strip() == PACKAGES_BEGIN for line in lines)
+    if not is_note:
+        for lineno, line in enumerate(lines, 1):
+            entry = line.strip()
+            if not entry or entry.startswith("#"):
+                continue
+            try:
+                packages.append(parse_nevra(entry))
+            except InputError as exc:
+                problems.append(Problem(path, str(exc), lineno))
+        if not packages and not problems:
+            problems.append(Problem(path, "no packages: empty list"))
+        return ImageListResult(tuple(packages), tuple(problems))
+
+    mode = ""  # "" | "packages" | "os-release"
+    mode_start = 0
+    seen_packages = False
+    for lineno, line in enumerate(lines, 1):
+        entry = line.strip()
+        if entry == PACKAGES_BEGIN:
+            if seen_packages:
+                problems.append(Problem(path, "second installed-packages list ignored", lineno))
+                mode, mode_start = "ignore", lineno
+                continue
+            seen_packages = True
+            mode, mode_start = "packages", lineno
+            continue
+        if entry == OS_RELEASE_BEGIN:
+            mode, mode_start = "os-release", lineno
+            continue
+        if entry in (PACKAGES_END, OS_RELEASE_END):
+            expected = "packages" if entry == PACKAGES_END else "os-release"
+            if mode != expected and not (mode == "ignore" and entry == PACKAGES_END):
+                problems.append(Problem(path, f"{entry!r} without its begin marker", lineno))
+            mode = ""
+            continue
+        if mode == "packages":
+            if not entry:
+                continue
+            try:
+                packages.append(parse_nevra(entry))
+            except InputError as exc:
+                problems.append(Problem(path, str(exc), lineno))
+        elif mode == "os-release":
+            if not entry or entry.startswith("#"):
+                continue
+            key, eq, value = entry.partition("=")
+            if not eq or not key:
+                problems.append(Problem(path, f"os-release line not KEY=value: {entry[:80]!r}", lineno))
+                continue
+            os_release.append((key.strip(), _unquote(value)))
+        elif mode == "" and entry == "Using kernel:" and lineno < len(lines):
+            m = _KERNEL_RE.match(lines[lineno].strip())
+            if m is not None:
+                kernel = m.group(1)
+    if mode == "packages":
+        problems.append(
+            Problem(path, f"truncated: {PACKAGES_BEGIN!r} at line {mode_start} has no end marker", mode_start)
+        )
+    elif mode == "os-release":
+        problems.append(
+            Problem(path, f"truncated: {OS_RELEASE_BEGIN!r} at line {mode_start} has no end marker", mode_start)
+        )
+    if not packages:
+        problems.append(Problem(path, "no installed packages listed"))
+    return ImageListResult(tuple(packages), tuple(problems), kernel, tuple(os_release))
+
+
+def read_image_list(path: Path) -> ImageListResult:
+    """Read a build note or package list from disk and parse it."""
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return ImageListResult((), (Problem(str(path), f"cannot read: {exc}"),))
+    return parse_image_list(text, path=str(path))

@@ -1,0 +1,154 @@
+"""The store on SQLite and on the real PostgreSQL: migrations, upserts, inventory, verdicts."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect
+
+from cvewatch.errors import NotFoundError
+from cvewatch.inventory.packages import ChangelogEntry, InstalledPackage, PatchFile, SourcePackage, TriageFile
+from cvewatch.matching.verdict import CvssSummary, Evidence, Severity, Status, Verdict
+from cvewatch.sources.nvd_files import NvdFileSource
+from cvewatch.sources.records import Vulnerability
+from cvewatch.store.db import current_revision, head_revision, open_engine
+from cvewatch.store.inventory import load_image_packages, load_release_packages, replace_image
+from cvewatch.store.inventory import replace_release_packages
+from cvewatch.store.verdicts import load_verdicts, replace_verdicts
+from cvewatch.store.vulnerabilities import load_vulnerabilities, upsert_all, vendor_product
+
+from ..conftest import NVD
+
+
+def genuine_records() -> list[Vulnerability]:
+    items = list(NvdFileSource(NVD / "api2.0-shape" / "genuine-api2.0-sample.json.gz").records())
+    vulns = [i.vulnerability for i in items if i.vulnerability is not None]
+    assert len(vulns) == 42
+    return vulns
+
+
+def test_migrations_reach_head_and_create_every_table(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision(engine) == "0001"
+    tables = set(inspect(engine).get_table_names())
+    assert {"vulnerabilities", "cpe_matches", "source_packages", "verdicts", "sync_runs"} <= tables
+    # opening again is a no-op
+    again = open_engine(str(engine.url.render_as_string(hide_password=False)))
+    assert current_revision(again) == "0001"
+    again.dispose()
+
+
+def test_records_round_trip_exactly(engine: Engine) -> None:
+    vulns = genuine_records()
+    with engine.begin() as conn:
+        stats = upsert_all(conn, vulns)
+    assert (stats.new, stats.updated, stats.unchanged) == (42, 0, 0)
+    with engine.connect() as conn:
+        back = {v.id: v for v in load_vulnerabilities(conn)}
+    assert back == {v.id: v for v in vulns}
+    curl = back["CVE-2023-38545"]
+    assert [(m.version, m.base_score, m.type) for m in curl.metrics][:1] == [("3.1", 9.8, "Primary")]
+    assert curl.configurations[0].nodes[0].cpe_match[0].version_end_excluding == "8.4.0"
+
+
+def test_upsert_keeps_the_newest_last_modified(engine: Engine) -> None:
+    v = genuine_records()[0]
+    older = dataclasses.replace(v, last_modified=v.last_modified - timedelta(days=30), status="Analyzed")
+    newer = dataclasses.replace(v, last_modified=v.last_modified + timedelta(days=1), status="Modified")
+    with engine.begin() as conn:
+        upsert_all(conn, [v])
+        s1 = upsert_all(conn, [older])
+        s2 = upsert_all(conn, [newer, older])  # both in one batch: newest wins
+    assert (s1.unchanged, s1.updated) == (1, 0)
+    assert s2.updated == 1
+    with engine.connect() as conn:
+        (stored,) = load_vulnerabilities(conn, [v.id])
+    assert stored.status == "Modified"
+    assert stored.last_modified == newer.last_modified.astimezone(UTC)
+    assert stored.configurations == v.configurations
+
+
+def test_rejected_records_are_counted_and_kept(engine: Engine) -> None:
+    v = genuine_records()[1]
+    rejected = dataclasses.replace(v, last_modified=v.last_modified + timedelta(days=2), status="Rejected")
+    with engine.begin() as conn:
+        upsert_all(conn, [v])
+        stats = upsert_all(conn, [rejected])
+    assert stats.rejected == 1
+    with engine.connect() as conn:
+        (stored,) = load_vulnerabilities(conn, [v.id])
+    assert stored.rejected
+
+
+def test_vendor_product_unescapes() -> None:
+    assert vendor_product("cpe:2.3:a:haxx:libcurl:*:*:*:*:*:*:*:*") == ("haxx", "libcurl")
+    assert vendor_product(r"cpe:2.3:a:foo\:bar:baz\.qux:1.0:*:*:*:*:*:*:*") == ("foo:bar", "baz.qux")
+
+
+CURL = SourcePackage(
+    name="curl",
+    epoch=0,
+    version="8.11.1",
+    release="3.azl3",
+    subpackages=("curl", "curl-devel", "curl-libs"),
+    patches=(PatchFile("CVE-2025-0167.patch", 0, ("CVE-2025-0167",), True),),
+    triage=(TriageFile("CVE-2024-0001", "fixed upstream before 8.0"),),
+    changelog=(ChangelogEntry(date(2025, 2, 1), "A <a@example.com>", "8.11.1-3", "Patch CVE-2025-0167", ("CVE-2025-0167",)),),
+    url="https://curl.se",
+    source0="https://curl.se/download/curl-8.11.1.tar.xz",
+    spec_path="SPECS/curl/curl.spec",
+)
+
+
+def test_release_packages_round_trip_and_report_changes(engine: Engine) -> None:
+    zlib = SourcePackage("zlib", 0, "1.3.1", "1.azl3", ("zlib", "zlib-devel"))
+    with engine.begin() as conn:
+        assert replace_release_packages(conn, "azl3", [CURL, zlib], dist=".azl3") == (2, 0, 0)
+    with engine.begin() as conn:
+        assert load_release_packages(conn, "azl3") == [CURL, zlib]
+        bumped = dataclasses.replace(zlib, release="2.azl3")
+        assert replace_release_packages(conn, "azl3", [CURL, bumped], dist=".azl3") == (0, 1, 0)
+        assert replace_release_packages(conn, "azl3", [CURL], dist=".azl3") == (0, 0, 1)
+        assert [p.name for p in load_release_packages(conn, "azl3")] == ["curl"]
+
+
+def test_images_and_verdicts_round_trip(engine: Engine) -> None:
+    with engine.begin() as conn:
+        replace_release_packages(conn, "azl3", [CURL], dist=".azl3")
+        pkgs = [InstalledPackage("curl", 0, "8.11.1", "2.azl3", "x86_64")]
+        replace_image(conn, "img1", "azl3", pkgs, kernel="6.6.1")
+        assert load_image_packages(conn, "img1") == pkgs
+        v = Verdict(
+            "CVE-2025-0167", "curl", "azl3", "img1", "0:8.11.1-2.azl3", Status.AFFECTED, "0:8.11.1-3.azl3",
+            Severity.LOW, CvssSummary("3.1", 3.4, "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:N/A:N", "x"),
+            (Evidence("patch", "Patch0"),),
+        )
+        replace_verdicts(conn, "azl3", "img1", [v])
+        assert load_verdicts(conn, "azl3", "img1") == [v]
+        assert load_verdicts(conn, "azl3") == []
+        with pytest.raises(NotFoundError, match="no node image named 'nope'"):
+            load_image_packages(conn, "nope")
+        with pytest.raises(NotFoundError, match="no release named 'azl9'"):
+            load_release_packages(conn, "azl9")
+
+
+def test_default_url_honours_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from cvewatch.store.db import default_url
+
+    monkeypatch.setenv("CVEWATCH_DB", "sqlite:///x.db")
+    assert default_url() == "sqlite:///x.db"
+    monkeypatch.delenv("CVEWATCH_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_url() == f"sqlite:///{tmp_path}/cvewatch/cvewatch.sqlite"
+
+
+def test_timestamps_are_timezone_aware(engine: Engine) -> None:
+    vulns = genuine_records()[:3]
+    with engine.begin() as conn:
+        upsert_all(conn, vulns)
+    with engine.connect() as conn:
+        for v in load_vulnerabilities(conn):
+            assert v.published.tzinfo is not None and v.last_modified.utcoffset() == timedelta(0)
+            assert isinstance(v.published, datetime)
