@@ -44,9 +44,12 @@ def main() -> int:
     }
     with gzip.open(nvd_out / "container-host-recent.json.gz", "wt") as fh:
         json.dump(page, fh, sort_keys=True)
-    shutil.copyfile(SHARED / "nvd/api2.0-shape/genuine-api2.0-sample.json.gz", nvd_out / "genuine-api2.0-sample.json.gz")
     shutil.copyfile(
-        SHARED / "nvd/api2.0-shape/converted-from-1.1-sample.json.gz", nvd_out / "converted-from-1.1-sample.json.gz"
+        SHARED / "nvd/api2.0-shape/genuine-api2.0-sample.json.gz", nvd_out / "genuine-api2.0-sample.json.gz"
+    )
+    shutil.copyfile(
+        SHARED / "nvd/api2.0-shape/converted-from-1.1-sample.json.gz",
+        nvd_out / "converted-from-1.1-sample.json.gz",
     )
     shutil.copyfile(IMAGE, OUT / "aks-node-image-202608.20.0.txt")
     tree = load_spec_tree(SHARED / "azurelinux/SPECS-3.0", dist=".azl3")

@@ -7,16 +7,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
 
 from cvewatch import __version__
 from cvewatch.errors import CvewatchError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,7 +32,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The store: migrations.", no_args_is_help=True)
 sync_app = typer.Typer(help="Import vulnerability records.", no_args_is_help=True)
-inventory_app = typer.Typer(help="Load the distribution's packages: spec trees and node images.", no_args_is_help=True)
+inventory_app = typer.Typer(
+    help="Load the distribution's packages: spec trees and node images.", no_args_is_help=True
+)
 publish_app = typer.Typer(help="Publish documents from stored verdicts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sync_app, name="sync")
@@ -91,7 +95,9 @@ def version_callback(value: bool) -> None:
 def main_options(
     db: Annotated[
         str | None,
-        typer.Option("--db", envvar="CVEWATCH_DB", help="Store URL: sqlite:///PATH or postgresql+psycopg://…"),
+        typer.Option(
+            "--db", envvar="CVEWATCH_DB", help="Store URL: sqlite:///PATH or postgresql+psycopg://…"
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
@@ -107,7 +113,7 @@ def main_options(
 @handled
 def db_upgrade() -> None:
     """Run pending migrations (they also run on first use)."""
-    from cvewatch.store.db import make_engine, upgrade, default_url
+    from cvewatch.store.db import default_url, make_engine, upgrade
 
     url = State.db_url or default_url()
     rev = upgrade(make_engine(url))
@@ -121,7 +127,10 @@ def db_upgrade() -> None:
 @handled
 def sync_nvd(
     source: Annotated[
-        Path, typer.Option("--from", help="A file or folder of NVD API 2.0 pages or cve objects (.json, .json.gz).")
+        Path,
+        typer.Option(
+            "--from", help="A file or folder of NVD API 2.0 pages or cve objects (.json, .json.gz)."
+        ),
     ],
 ) -> None:
     """Import NVD CVE records, keeping the newest lastModified per CVE."""
@@ -170,8 +179,15 @@ def sync_status(json_out: Annotated[bool, typer.Option("--json", help="JSON outp
     table = Table("run", "source", "started", "status", "new", "updated", "unchanged", "rejected", "errors")
     for r in runs:
         table.add_row(
-            str(r.id), r.source, f"{r.started:%Y-%m-%d %H:%M}", r.status, str(r.new), str(r.updated),
-            str(r.unchanged), str(r.rejected), str(r.errors),
+            str(r.id),
+            r.source,
+            f"{r.started:%Y-%m-%d %H:%M}",
+            r.status,
+            str(r.new),
+            str(r.updated),
+            str(r.unchanged),
+            str(r.rejected),
+            str(r.errors),
         )
     out.print(table)
 
@@ -243,8 +259,12 @@ STATUS_STYLE = {"affected": "red", "fixed": "green", "not_affected": "cyan", "un
 @app.command("scan")
 @handled
 def scan_cmd(
-    release: Annotated[str | None, typer.Option("--release", help="Scan a release's source packages.")] = None,
-    image: Annotated[str | None, typer.Option("--image", help="Scan a node image's installed packages.")] = None,
+    release: Annotated[
+        str | None, typer.Option("--release", help="Scan a release's source packages.")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option("--image", help="Scan a node image's installed packages.")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="A JSON array of verdicts.")] = False,
     status: Annotated[
         list[str] | None, typer.Option("--status", help="Show only these statuses (repeatable).")
@@ -264,15 +284,20 @@ def scan_cmd(
     for v in verdicts:
         why = next((e.detail for e in v.evidence if e.kind not in ("cpe-match", "condition", "cvss")), "")
         table.add_row(
-            v.cve, v.package, v.version, f"[{STATUS_STYLE[v.status.value]}]{v.status.value}[/]",
-            v.fixed_in or "", v.severity.value, why,
+            v.cve,
+            v.package,
+            v.version,
+            f"[{STATUS_STYLE[v.status.value]}]{v.status.value}[/]",
+            v.fixed_in or "",
+            v.severity.value,
+            why,
         )
     out.print(table)
     print_summary(result.verdicts, f"{result.image or result.release}: {result.packages} packages scanned")
     if result.unmapped_binaries:
         err.print(
-            f"[yellow]warning:[/] {len(result.unmapped_binaries)} installed binaries map to no source package "
-            f"of release {result.release}: {', '.join(result.unmapped_binaries[:15])}"
+            f"[yellow]warning:[/] {len(result.unmapped_binaries)} installed binaries map to no "
+            f"source package of release {result.release}: {', '.join(result.unmapped_binaries[:15])}"
             + (" …" if len(result.unmapped_binaries) > 15 else ""),
             highlight=False,
         )

@@ -37,7 +37,9 @@ def test_define_global_nested_and_lazy() -> None:
 
 def test_conditional_forms() -> None:
     c = ctx(on="yes")
-    assert c.expand("[%{?on}][%{?off}][%{!?off:no}][%{?on:set}][%{!?on:x}][%{?off:x}]") == "[yes][][no][set][][]"
+    assert (
+        c.expand("[%{?on}][%{?off}][%{!?off:no}][%{?on:set}][%{!?on:x}][%{?off:x}]") == "[yes][][no][set][][]"
+    )
     assert c.expand("%{defined on} %{undefined on} %{defined off}") == "1 0 0"
     assert c.expand("%?on") == "yes"
     assert c.warnings == []
@@ -184,7 +186,17 @@ def test_if_elif_else_nesting() -> None:
 
 
 def test_ifarch_ifnarch_ifos() -> None:
-    lines = ["%ifarch %{ix86} x86_64", "x86", "%endif", "%ifnarch aarch64", "not-arm", "%endif", "%ifos linux", "linux", "%endif"]
+    lines = [
+        "%ifarch %{ix86} x86_64",
+        "x86",
+        "%endif",
+        "%ifnarch aarch64",
+        "not-arm",
+        "%endif",
+        "%ifos linux",
+        "linux",
+        "%endif",
+    ]
     assert run_stack(lines) == ["x86", "not-arm", "linux"]
     assert run_stack(lines, arch="aarch64") == ["linux"]
 
@@ -198,7 +210,10 @@ def test_unbalanced_conditionals_are_recorded() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("%{}()[]?!:-*#01 az_\\\n\"=<>&|")), max_size=80) | st.text(max_size=60))
+@given(
+    st.text(alphabet=st.sampled_from(list('%{}()[]?!:-*#01 az_\\\n"=<>&|')), max_size=80)
+    | st.text(max_size=60)
+)
 def test_expander_never_crashes(text: str) -> None:
     c = ctx(a="%{b}", b="x%1")
     c.expand("%define p(f:) <%1|%{-f*}|%*>")
@@ -210,6 +225,10 @@ def test_expander_never_crashes(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["%if 1", "%if 0", "%else", "%endif", "%elif 1", "%ifarch x86_64", "x", "%{?y}"])))
+@given(
+    st.lists(
+        st.sampled_from(["%if 1", "%if 0", "%else", "%endif", "%elif 1", "%ifarch x86_64", "x", "%{?y}"])
+    )
+)
 def test_conditional_stack_never_crashes(lines: list[str]) -> None:
     run_stack(lines)

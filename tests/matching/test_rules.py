@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
-
-import pytest
 
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.inventory.specfile import parse_spec
@@ -61,7 +58,9 @@ def test_curl_socks5_overflow_is_not_affected_and_the_evidence_says_why() -> Non
     assert v.severity is Severity.CRITICAL and v.cvss is not None and v.cvss.score == 9.8
     detail = next(e.detail for e in v.evidence if e.kind == "version-not-affected")
     assert "8.11.1" in detail and "8.4.0" in detail and "past" in detail
-    assert any("haxx:libcurl" in e.detail and "curated" in e.detail for e in v.evidence if e.kind == "cpe-match")
+    assert any(
+        "haxx:libcurl" in e.detail and "curated" in e.detail for e in v.evidence if e.kind == "cpe-match"
+    )
     assert "8.3.0-2" in next(e.detail for e in v.evidence if e.kind == "changelog")
 
 
@@ -131,6 +130,6 @@ def test_and_configurations_record_the_platform_as_a_condition() -> None:
 
 def test_an_unrelated_cve_gives_no_verdict() -> None:
     pkg = spec("zlib")
-    assert decide(record("CVE-2023-38545"), pkg, MAPPING.names_for("zlib"), release="azl3", dist=".azl3") is None
-
-
+    assert (
+        decide(record("CVE-2023-38545"), pkg, MAPPING.names_for("zlib"), release="azl3", dist=".azl3") is None
+    )

@@ -15,8 +15,12 @@ from cvewatch.matching.verdict import CvssSummary, Evidence, Severity, Status, V
 from cvewatch.sources.nvd_files import NvdFileSource
 from cvewatch.sources.records import Vulnerability
 from cvewatch.store.db import current_revision, head_revision, open_engine
-from cvewatch.store.inventory import load_image_packages, load_release_packages, replace_image
-from cvewatch.store.inventory import replace_release_packages
+from cvewatch.store.inventory import (
+    load_image_packages,
+    load_release_packages,
+    replace_image,
+    replace_release_packages,
+)
 from cvewatch.store.verdicts import load_verdicts, replace_verdicts
 from cvewatch.store.vulnerabilities import load_vulnerabilities, upsert_all, vendor_product
 
@@ -95,7 +99,11 @@ CURL = SourcePackage(
     subpackages=("curl", "curl-devel", "curl-libs"),
     patches=(PatchFile("CVE-2025-0167.patch", 0, ("CVE-2025-0167",), True),),
     triage=(TriageFile("CVE-2024-0001", "fixed upstream before 8.0"),),
-    changelog=(ChangelogEntry(date(2025, 2, 1), "A <a@example.com>", "8.11.1-3", "Patch CVE-2025-0167", ("CVE-2025-0167",)),),
+    changelog=(
+        ChangelogEntry(
+            date(2025, 2, 1), "A <a@example.com>", "8.11.1-3", "Patch CVE-2025-0167", ("CVE-2025-0167",)
+        ),
+    ),
     url="https://curl.se",
     source0="https://curl.se/download/curl-8.11.1.tar.xz",
     spec_path="SPECS/curl/curl.spec",
@@ -121,8 +129,15 @@ def test_images_and_verdicts_round_trip(engine: Engine) -> None:
         replace_image(conn, "img1", "azl3", pkgs, kernel="6.6.1")
         assert load_image_packages(conn, "img1") == pkgs
         v = Verdict(
-            "CVE-2025-0167", "curl", "azl3", "img1", "0:8.11.1-2.azl3", Status.AFFECTED, "0:8.11.1-3.azl3",
-            Severity.LOW, CvssSummary("3.1", 3.4, "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:N/A:N", "x"),
+            "CVE-2025-0167",
+            "curl",
+            "azl3",
+            "img1",
+            "0:8.11.1-2.azl3",
+            Status.AFFECTED,
+            "0:8.11.1-3.azl3",
+            Severity.LOW,
+            CvssSummary("3.1", 3.4, "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:N/A:N", "x"),
             (Evidence("patch", "Patch0"),),
         )
         replace_verdicts(conn, "azl3", "img1", [v])

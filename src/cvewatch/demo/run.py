@@ -68,7 +68,9 @@ def run_demo(out_dir: Path, *, db_url: str | None = None, say: Callable[[str], N
         f"scan: {len(release_scan.verdicts)} verdicts for release {release}, "
         f"{len(image_scan.verdicts)} for image {DEMO_IMAGE}"
     )
-    publisher = CsafVexPublisher(release=release, product_name="Azure Linux 3.0", generator_version=__version__)
+    publisher = CsafVexPublisher(
+        release=release, product_name="Azure Linux 3.0", generator_version=__version__
+    )
     csaf_dir = out_dir / "csaf"
     documents = publish_release(engine, release, publisher, csaf_dir)
     verdicts_json = out_dir / "verdicts.json"
@@ -80,5 +82,12 @@ def run_demo(out_dir: Path, *, db_url: str | None = None, say: Callable[[str], N
     )
     engine.dispose()
     return DemoResult(
-        release, DEMO_IMAGE, db_url, release_scan.verdicts, image_scan.verdicts, documents, csaf_dir, verdicts_json
+        release,
+        DEMO_IMAGE,
+        db_url,
+        release_scan.verdicts,
+        image_scan.verdicts,
+        documents,
+        csaf_dir,
+        verdicts_json,
     )

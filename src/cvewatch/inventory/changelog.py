@@ -20,7 +20,8 @@ _HEADER_RE = re.compile(
     r"(?:(?P<mon>[A-Za-z]{3})[a-z]*\.?\s+(?P<day>\d{1,2})|(?P<day2>\d{1,2})\s+(?P<mon2>[A-Za-z]{3})[a-z]*)"
     r",?\s+(?:\d{1,2}:\d{2}(?::\d{2})?\s+(?:[A-Z]{2,5}\s+)?)?(?P<year>\d{4})\b\s*(?P<rest>.*)$"
 )
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
 _EVR_START = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ%")
 _EVR_NODASH_RE = re.compile(r"^(.*>)\s*-?\s*([0-9][^\s<>]*)\s*$")
 
@@ -75,9 +76,7 @@ def parse_header(line: str, *, dist: str = ".azl3") -> tuple[date | None, str, s
     return when, author, evr
 
 
-def parse_changelog(
-    lines: Iterable[tuple[int, str]], *, path: str, dist: str = ".azl3"
-) -> ChangelogResult:
+def parse_changelog(lines: Iterable[tuple[int, str]], *, path: str, dist: str = ".azl3") -> ChangelogResult:
     """Entries from the numbered lines of a ``%changelog`` section (section line excluded)."""
     entries: list[ChangelogEntry] = []
     problems: list[Problem] = []
@@ -93,7 +92,9 @@ def parse_changelog(
         if line.startswith("*"):
             parsed = parse_header(line, dist=dist)
             if parsed is None:
-                problems.append(Problem(path, f"changelog header not understood: {line.strip()[:80]}", lineno))
+                problems.append(
+                    Problem(path, f"changelog header not understood: {line.strip()[:80]}", lineno)
+                )
                 if header is not None:
                     body.append(line.rstrip())
                 continue

@@ -173,7 +173,9 @@ def parse_image_list(text: str, *, path: str) -> ImageListResult:
         )
     elif mode == "os-release":
         problems.append(
-            Problem(path, f"truncated: {OS_RELEASE_BEGIN!r} at line {mode_start} has no end marker", mode_start)
+            Problem(
+                path, f"truncated: {OS_RELEASE_BEGIN!r} at line {mode_start} has no end marker", mode_start
+            )
         )
     if not packages:
         problems.append(Problem(path, "no installed packages listed"))

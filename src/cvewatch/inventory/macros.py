@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 
 from cvewatch.errors import SpecParseError
 
@@ -160,6 +162,12 @@ class Macro:
     builtin_default: bool = False  # seeded by default_macros, not by the spec
 
 
+@lru_cache(maxsize=16)
+def _default_table(dist: str, arch: str, os_name: str) -> Mapping[str, Macro]:
+    table = default_macros(dist=dist, arch=arch, os_name=os_name)
+    return MappingProxyType({k: Macro(k, v, None, True) for k, v in table.items()})
+
+
 @dataclass(frozen=True, slots=True)
 class MacroWarning:
     message: str
@@ -228,9 +236,7 @@ class MacroContext:
     ) -> None:
         self.arch = arch
         self.os_name = os_name
-        self.macros: dict[str, Macro] = {
-            k: Macro(k, v, None, True) for k, v in default_macros(dist=dist, arch=arch, os_name=os_name).items()
-        }
+        self.macros: dict[str, Macro] = dict(_default_table(dist, arch, os_name))
         for k, v in (defines or {}).items():
             self.macros[k] = Macro(k, v)
         self.warnings: list[MacroWarning] = []

@@ -18,7 +18,9 @@ from cvewatch.inventory.packages import ChangelogEntry, PatchFile, SourcePackage
 FORMAT = "cvewatch-release-snapshot/1"
 
 
-def dump_snapshot(release: str, dist: str | None, packages: Sequence[SourcePackage], provenance: str) -> bytes:
+def dump_snapshot(
+    release: str, dist: str | None, packages: Sequence[SourcePackage], provenance: str
+) -> bytes:
     doc = {
         "format": FORMAT,
         "release": release,
@@ -72,7 +74,8 @@ def load_snapshot(data: bytes, origin: str) -> tuple[str, str | None, list[Sourc
                 release=p["release"],
                 subpackages=tuple(p["subpackages"]),
                 patches=tuple(
-                    PatchFile(x["filename"], x["number"], tuple(x["cves"]), x["present"]) for x in p["patches"]
+                    PatchFile(x["filename"], x["number"], tuple(x["cves"]), x["present"])
+                    for x in p["patches"]
                 ),
                 triage=tuple(TriageFile(t["cve"], t["justification"]) for t in p["triage"]),
                 changelog=tuple(

@@ -5,8 +5,8 @@ callback); :func:`parse_spec` reads the file and its folder.
 
 How the spec is read (a reduced rpmbuild -bs):
 
-* logical lines: a ``%define``/``%global`` line ending in ``\\`` continues on the next line, and so does a line
-  with an unclosed ``%{`` or ``%(``;
+* logical lines: a ``%define``/``%global`` line ending in ``\\`` continues on the next line, and so does a
+  line with an unclosed ``%{`` or ``%(``;
 * ``%if``-family conditionals are evaluated everywhere (see :mod:`cvewatch.inventory.macros`);
 * ``%define``/``%global``/``%undefine``/``%bcond*`` lines and ``%{?x:...}``-style lines run in every section;
   a line that calls a macro defined by the spec itself (``%do_package arm64 1``) is expanded and its lines are
@@ -17,8 +17,8 @@ How the spec is read (a reduced rpmbuild -bs):
 * binary packages: each ``%package [-n] NAME``, and the main package, are built when they have a ``%files``
   section, like rpm. When a spec has a ``%files`` header we cannot resolve (an unknown macro in it), or no
   ``%files`` at all, we are unsure and include every declared package, the main one too.
-* script bodies (%prep, %build, %install, ...) and %description text are not expanded: nothing there is needed,
-  and expanding shell code would only produce noise.
+* script bodies (%prep, %build, %install, ...) and %description text are not expanded: nothing there is
+  needed, and expanding shell code would only produce noise.
 """
 
 from __future__ import annotations
@@ -77,7 +77,12 @@ _TAG_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(\([^)]*\))?\s*:\s*(.*?)\s*$")
 _WORD_RE = re.compile(r"%\{?([A-Za-z_][A-Za-z0-9_]*)")
 _NOPATCH_RE = re.compile(r"^(CVE-\d{4}-\d{4,})\.nopatch$")
 _CVE_LINE_RE = re.compile(r"^\s*CVE(?:-IDs?)?\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
-_SECTION_KIND = {"package": "subpreamble", "changelog": "changelog", "patchlist": "patchlist", "files": "files"}
+_SECTION_KIND = {
+    "package": "subpreamble",
+    "changelog": "changelog",
+    "patchlist": "patchlist",
+    "files": "files",
+}
 _MAX_EXPANDED_LINES = 50_000  # lines a spec's own macros may produce, in all
 
 
@@ -319,7 +324,9 @@ def parse_spec_text(
                         if word == "files":
                             files_unsure = True
                         else:
-                            st.problems.append(Problem(path, f"%package name not resolved: {args.strip()}", lineno))
+                            st.problems.append(
+                                Problem(path, f"%package name not resolved: {args.strip()}", lineno)
+                            )
                     elif word == "package":
                         if bname not in declared:
                             declared.append(bname)
@@ -374,11 +381,10 @@ def parse_spec_text(
                 continue
             if tag in ("summary", "license", "group", "vendor", "distribution"):
                 ctx.define(tag, raw)
-        elif section == "patchlist":
-            if s.strip() and not s.startswith("#"):
-                value = _expand_field(st, s, lineno, "%patchlist")
-                patches.append((value, auto_patch, lineno))
-                auto_patch += 1
+        elif section == "patchlist" and s.strip() and not s.startswith("#"):
+            value = _expand_field(st, s, lineno, "%patchlist")
+            patches.append((value, auto_patch, lineno))
+            auto_patch += 1
 
     for lineno_open in cond.open_lines():
         st.problems.append(Problem(path, "%if without %endif", lineno_open))
@@ -473,7 +479,9 @@ def _second_chance(st: _State) -> None:
             continue
         if again != value and "%" not in again:
             st.problems.append(
-                Problem(st.path, f"{tag.capitalize()} uses a macro defined after it; expanded late to {again!r}")
+                Problem(
+                    st.path, f"{tag.capitalize()} uses a macro defined after it; expanded late to {again!r}"
+                )
             )
             setattr(st, tag, again)
 
@@ -533,4 +541,4 @@ def parse_spec(
     )
 
 
-__all__ = ["SpecResult", "parse_spec", "parse_spec_text", "patch_header_cves", "cve_ids"]
+__all__ = ["SpecResult", "cve_ids", "parse_spec", "parse_spec_text", "patch_header_cves"]

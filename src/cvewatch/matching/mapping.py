@@ -61,7 +61,9 @@ class PackageMapping:
             raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
         table: dict[str, tuple[VendorProduct, ...]] = {}
         for package, names in data.get("packages", {}).items():
-            if not isinstance(names, list) or not all(isinstance(n, str) and n.count(":") == 1 for n in names):
+            if not isinstance(names, list) or not all(
+                isinstance(n, str) and n.count(":") == 1 for n in names
+            ):
                 raise ConfigError(f"{origin}: package {package!r} needs a list of 'vendor:product' strings")
             table[package] = tuple(
                 (v.strip().lower(), p.strip().lower()) for v, p in (n.split(":", 1) for n in names)

@@ -99,7 +99,10 @@ def judge_criterion(m: CpeMatch, version: str) -> tuple[Decision, str]:
                 f"version {version} is past the vulnerable range {rng} of {product} (fixed upstream in "
                 f"{m.version_end_excluding or 'a version after ' + str(m.version_end_including)})",
             )
-        return Decision.NOT_VULNERABLE, f"version {version} is outside the vulnerable range {rng} of {product}"
+        return (
+            Decision.NOT_VULNERABLE,
+            f"version {version} is outside the vulnerable range {rng} of {product}",
+        )
     if cpe_version == "-":
         return Decision.UNKNOWN, f"{product} criterion has version '-' (not applicable): needs triage"
     target = with_update(cpe_version, update)
@@ -232,7 +235,9 @@ def decide(
             status = Status.NOT_AFFECTED
     if metric is not None:
         evidence.append(
-            Evidence("cvss", f"CVSS {metric.version} {metric.base_score} {metric.vector} from {metric.source}")
+            Evidence(
+                "cvss", f"CVSS {metric.version} {metric.base_score} {metric.vector} from {metric.source}"
+            )
         )
     return Verdict(
         cve=vuln.id,

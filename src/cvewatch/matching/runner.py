@@ -30,7 +30,11 @@ class ScanResult:
 
 
 def run_scan(
-    engine: Engine, *, release: str | None = None, image: str | None = None, mapping: PackageMapping | None = None
+    engine: Engine,
+    *,
+    release: str | None = None,
+    image: str | None = None,
+    mapping: PackageMapping | None = None,
 ) -> ScanResult:
     """Scan a release (or a node image, whose release is taken from the store) and store the verdicts."""
     mapping = mapping or PackageMapping.load()

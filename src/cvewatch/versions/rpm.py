@@ -113,7 +113,9 @@ class EVR:
 
     def __str__(self) -> str:
         """Always ``epoch:version-release`` (the project's canonical form)."""
-        return f"{self.epoch}:{self.version}-{self.release}" if self.release else f"{self.epoch}:{self.version}"
+        return (
+            f"{self.epoch}:{self.version}-{self.release}" if self.release else f"{self.epoch}:{self.version}"
+        )
 
 
 def label_compare(a: tuple[str | None, str, str | None], b: tuple[str | None, str, str | None]) -> int:

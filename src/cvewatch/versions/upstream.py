@@ -9,8 +9,9 @@ Rules, in order:
    ``preview`` < ``rc``/``c`` (``1.0.0-rc93 < 1.0.0``, ``1.0rc1 < 1.0``). A single ``a``/``b``/``c`` counts as
    a pre-release only when digits follow it (``2.0b2``); otherwise it is a letter suffix (openssl ``0.9.8b``).
 4. Post-release words sort after the release and before the next number: ``p``, ``pl``, ``patch``,
-   ``post``, ``r``, ``rev``, ``sp``, ``update`` (openssh ``8.5 < 8.5p1 < 8.6``, sudo ``1.8.6_p7``, ``2.35-r1``,
-   bash ``5.0`` + update ``patch1``). All post words are equal to each other; the number after them decides.
+   ``post``, ``r``, ``rev``, ``sp``, ``update`` (openssh ``8.5 < 8.5p1 < 8.6``, sudo ``1.8.6_p7``,
+   ``2.35-r1``, bash ``5.0`` + update ``patch1``). All post words are equal to each other; the number
+   after them decides.
 5. Other letter runs are suffixes (openssl ``1.1.1t < 1.1.1u``, ``1.0.2z < 1.0.2za < 1.0.2zg``): after the
    release and its post-releases, before a further number, compared as strings.
 6. Words that only label a release (``final``, ``release``, ``ga``, ``stable``) are ignored.
@@ -25,7 +26,18 @@ import re
 from functools import lru_cache
 
 _TOKEN = re.compile(r"\d+|[a-z]+")
-_PRE = {"dev": 0, "snapshot": 0, "alpha": 1, "a": 1, "beta": 2, "b": 2, "pre": 3, "preview": 3, "rc": 4, "c": 4}
+_PRE = {
+    "dev": 0,
+    "snapshot": 0,
+    "alpha": 1,
+    "a": 1,
+    "beta": 2,
+    "b": 2,
+    "pre": 3,
+    "preview": 3,
+    "rc": 4,
+    "c": 4,
+}
 _POST = {"p", "pl", "patch", "post", "r", "rev", "sp", "update", "u"}
 _IGNORED = {"final", "release", "ga", "stable"}
 
