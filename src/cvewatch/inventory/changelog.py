@@ -18,7 +18,7 @@ CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}")
 _HEADER_RE = re.compile(
     r"^\*\s*(?:[A-Za-z]{3}[a-z]*,?\s+)?"
     r"(?:(?P<mon>[A-Za-z]{3})[a-z]*\.?\s+(?P<day>\d{1,2})|(?P<day2>\d{1,2})\s+(?P<mon2>[A-Za-z]{3})[a-z]*)"
-    r",?\s+(?:\d{1,2}:\d{2}(?::\d{2})?\s+(?:[A-Z]{2,5}\s+)?)?(?P<year>\d{4})\b\s*(?P<rest>.*)$"
+    r",?\s+(?:\d{1,2}:\d{2}(?::\d{2})?\s+(?:(?:[A-Z]{2,5}|[+-]\d{2,4})\s+)?)?(?P<year>\d{4})\b\s*(?P<rest>.*)$"
 )
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
