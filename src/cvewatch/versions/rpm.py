@@ -18,7 +18,8 @@ from functools import total_ordering
 
 from cvewatch.errors import InputError
 
-_SEGMENT = re.compile(r"(\d+|[a-zA-Z]+|~|\^)")
+# ASCII only, like rpm's risdigit/risalpha: "\d" would also match Unicode digits ("١", "５").
+_SEGMENT = re.compile(r"([0-9]+|[a-zA-Z]+|~|\^)")
 
 
 def rpmvercmp(a: str, b: str) -> int:
@@ -119,13 +120,22 @@ class EVR:
 
 
 def label_compare(a: tuple[str | None, str, str | None], b: tuple[str | None, str, str | None]) -> int:
-    """rpm's ``labelCompare`` on (epoch, version, release) tuples, epoch None meaning 0."""
-    ea, eb = int(a[0] or 0), int(b[0] or 0)
-    if ea != eb:
-        return 1 if ea > eb else -1
+    """rpm's python ``labelCompare`` on (epoch, version, release) tuples: -1, 0 or 1.
+
+    Mirrors ``labelCompare``/``compare_values`` in rpm's python/header-py.c: a ``None`` epoch is ``"0"``;
+    each of epoch, version and release is compared with :func:`rpmvercmp`; a ``None`` release is older than
+    any release (``(None, "1.0", "1") > (None, "1.0", None)``), two ``None`` releases are equal. This differs
+    from :meth:`EVR.compare`, where a missing release matches any release (rpm's dependency-range rule).
+    """
+    c = rpmvercmp(a[0] if a[0] is not None else "0", b[0] if b[0] is not None else "0")
+    if c:
+        return c
     c = rpmvercmp(a[1], b[1])
     if c:
         return c
-    if a[2] is None or b[2] is None:
-        return 0
-    return rpmvercmp(a[2], b[2])
+    ra, rb = a[2], b[2]
+    if ra is None or rb is None:
+        if ra is None and rb is None:
+            return 0
+        return -1 if ra is None else 1
+    return rpmvercmp(ra, rb)

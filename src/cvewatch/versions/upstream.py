@@ -1,95 +1,123 @@
-"""Upstream version order, for NVD version ranges (never rpm order, never plain strings).
+"""Upstream version order, for NVD ranges (``versionStartIncluding`` ... ``versionEndExcluding``).
 
-A version is read as a sequence of items; separators (``.``, ``-``, ``_``, ``+``, ``~``) only split items.
-Rules, in order:
+This is *not* rpm order (see :mod:`cvewatch.versions.rpm`): NVD ranges hold upstream release names, so the
+package's Version (no epoch, no release) is compared with this order. The rules:
 
-1. Case is ignored and a leading ``v`` is dropped (``v1.2.3`` == ``1.2.3``).
-2. Digit runs are numbers, compared numerically (``5.15.135.1``, dates like ``20230101``).
-3. Pre-release words sort before the release: ``dev`` < ``alpha``/``a`` < ``beta``/``b`` < ``pre``/
-   ``preview`` < ``rc``/``c`` (``1.0.0-rc93 < 1.0.0``, ``1.0rc1 < 1.0``). A single ``a``/``b``/``c`` counts as
-   a pre-release only when digits follow it (``2.0b2``); otherwise it is a letter suffix (openssl ``0.9.8b``).
-4. Post-release words sort after the release and before the next number: ``p``, ``pl``, ``patch``,
-   ``post``, ``r``, ``rev``, ``sp``, ``update`` (openssh ``8.5 < 8.5p1 < 8.6``, sudo ``1.8.6_p7``,
-   ``2.35-r1``, bash ``5.0`` + update ``patch1``). All post words are equal to each other; the number
-   after them decides.
-5. Other letter runs are suffixes (openssl ``1.1.1t < 1.1.1u``, ``1.0.2z < 1.0.2za < 1.0.2zg``): after the
-   release and its post-releases, before a further number, compared as strings.
-6. Words that only label a release (``final``, ``release``, ``ga``, ``stable``) are ignored.
-7. When one version runs out, it compares as "the end", which sorts after pre-releases and before
-   everything else (``1.0 < 1.0.1``, ``1.0rc1 < 1.0``).
-The order is total (a total preorder: ``1_0`` and ``1.0`` are equal) and comparison never raises.
+1. Normalise: surrounding whitespace dropped, letters lower-cased (``1.0RC1 == 1.0rc1``), a leading ``v``
+   before a digit dropped (``v1.2.3 == 1.2.3``), CPE backslash escapes ignored (``3.1\\(1n\\)``).
+2. Split into runs of ASCII digits, runs of ASCII letters and runs of other alphanumeric characters;
+   everything else (``.``, ``-``, ``_``, ``+``, ``~``, ...) only separates runs (``1.0-1 == 1.0.1``).
+3. Digit runs compare numerically, whatever their length (``5.15.135.1``, dates such as ``20230101``).
+4. ``dev`` < ``alpha`` < ``beta`` < ``pre``/``preview`` < ``rc`` mark a pre-release: older than the version
+   without them (``1.0.0-rc93 < 1.0.0``, ``1.0rc1 < 1.0``); the number after them compares numerically.
+5. ``p``, ``pl``, ``patch`` or ``r`` followed by a number mark a post-release patch level: newer than the
+   version without it, older than a further numeric component (``8.5 < 8.5p1 < 8.5p2 < 8.5.1 < 8.6``;
+   sudo ``1.8.6_p7``, gentoo ``-r1`` and bash ``patch1`` all count the same way: ``5.0p1 == 5.0patch1``).
+6. Any other letter run (openssl ``1.1.1t``, ``1.0.2zg``; ``sp1``, ``build166``) is a post-release suffix
+   compared as a string: ``1.1.1 < 1.1.1t < 1.1.1u``, ``1.0.2z < 1.0.2za < 1.0.2zg``. Single letters are never
+   read as alpha/beta (``1.0b2 > 1.0``), because openssl's ``1.0.2a`` is a release after ``1.0.2``.
+   ``ga``, ``final``, ``release`` and ``stable`` mean the release itself and are ignored.
+7. At one position: pre-release < end of version < patch level < letter suffix < number. Zero
+   components before the end or before a non-numeric run do not count (``1.0 == 1.0.0``,
+   ``1.0rc1 == 1.0.0rc1``).
+8. A total order that never raises: two strings with no alphanumeric character at all compare as plain
+   text (lexically), after every string that has one... before, rather: they sort with the empty version.
+
+The same key is available as :func:`upstream_key` for sorting.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-_TOKEN = re.compile(r"\d+|[a-z]+")
-_PRE = {
-    "dev": 0,
-    "snapshot": 0,
-    "alpha": 1,
-    "a": 1,
-    "beta": 2,
-    "b": 2,
-    "pre": 3,
-    "preview": 3,
-    "rc": 4,
-    "c": 4,
-}
-_POST = {"p", "pl", "patch", "post", "r", "rev", "sp", "update", "u"}
-_IGNORED = {"final", "release", "ga", "stable"}
+__all__ = ["compare_upstream", "in_range", "upstream_key", "with_update"]
 
-# item kinds, in sort order; END is what a shorter version is padded with
-_PRE_K, _END_K, _POST_K, _LETTER_K, _NUM_K = 0, 1, 2, 3, 4
+# item ranks at one position (rule 7)
+_PRE, _END, _POST, _WORD, _NUM = 0, 1, 2, 3, 4
+
+_PRE_LEVELS = {"dev": 0, "alpha": 1, "beta": 2, "pre": 3, "preview": 3, "rc": 4}
+_POST_WORDS = frozenset({"p", "pl", "patch", "r"})
+_IGNORED_WORDS = frozenset({"ga", "final", "release", "stable"})
+
+_TOKEN = re.compile(r"[0-9]+|[a-z]+|[^\W0-9a-z_]+|[^\W_0-9a-z]*[0-9]+")
+_LEADING_V = re.compile(r"^v(?=[0-9])")
+
 Item = tuple[int, int, str]
+Key = tuple[tuple[Item, ...], str]
+
+_END_ITEM: Item = (_END, 0, "")
 
 
-@lru_cache(maxsize=65536)
-def _items(version: str) -> tuple[Item, ...]:
-    text = version.strip().lower()
-    if text.startswith("v") and len(text) > 1 and text[1].isdigit():
-        text = text[1:]
-    tokens = _TOKEN.findall(text)
-    out: list[Item] = []
+def _tokens(text: str) -> list[str]:
+    """ASCII digit runs, ASCII letter runs, and runs of other alphanumeric characters (rule 2)."""
+    out: list[str] = []
+    for m in re.finditer(r"[0-9]+|[a-z]+|[^\W_]+", text, flags=re.ASCII):
+        out.append(m.group())
+    # any non-ASCII alphanumerics ("é", "١") survive as their own runs, compared as text
+    rest = re.sub(r"[0-9a-z]+", " ", text)
+    if not rest.isascii():
+        out = []
+        for m in re.finditer(r"[0-9]+|[a-z]+|[^\W_0-9a-z]+", text):
+            tok = m.group()
+            out.append(tok)
+    return out
+
+
+def upstream_key(version: str) -> Key:
+    """A sort key for :func:`compare_upstream`: ``a < b`` exactly when ``upstream_key(a) < upstream_key(b)``."""
+    text = _LEADING_V.sub("", version.strip().lower())
+    tokens = _tokens(text)
+    items: list[Item] = []
     for i, tok in enumerate(tokens):
-        if tok.isdigit():
-            out.append((_NUM_K, int(tok), ""))
+        if "0" <= tok[0] <= "9" and tok.isascii():
+            digits = tok.lstrip("0")
+            items.append((_NUM, len(digits), digits))
+        elif tok in _PRE_LEVELS:
+            items.append((_PRE, _PRE_LEVELS[tok], ""))
+        elif tok in _POST_WORDS and i + 1 < len(tokens) and tokens[i + 1].isascii() and tokens[i + 1].isdigit():
+            items.append((_POST, 0, ""))
+        elif tok in _IGNORED_WORDS:
             continue
-        nxt_is_digit = i + 1 < len(tokens) and tokens[i + 1].isdigit()
-        if tok in _IGNORED:
-            continue
-        if tok in _PRE and (len(tok) > 1 or nxt_is_digit):
-            out.append((_PRE_K, _PRE[tok], ""))
-        elif tok in _POST and (len(tok) > 1 or nxt_is_digit):
-            out.append((_POST_K, 0, ""))
         else:
-            out.append((_LETTER_K, 0, tok))
-    return tuple(out)
-
-
-_END: Item = (_END_K, 0, "")
+            items.append((_WORD, 0, tok))
+    # rule 7: zero components directly before the end or before a non-numeric item do not count
+    trimmed: list[Item] = []
+    for j, item in enumerate(items):
+        if item == (_NUM, 0, ""):
+            k = j
+            while k < len(items) and items[k] == (_NUM, 0, ""):
+                k += 1
+            if k == len(items) or items[k][0] != _NUM:
+                continue
+        trimmed.append(item)
+    trimmed.append(_END_ITEM)
+    # rule 8: junk without any alphanumeric run is ordered as text among itself
+    tiebreak = "" if tokens else text
+    return tuple(trimmed), tiebreak
 
 
 def compare_upstream(a: str, b: str) -> int:
-    """-1, 0 or 1 as upstream version ``a`` is older than, equal to or newer than ``b``."""
-    if a == b:
+    """Compare two upstream versions: -1, 0 or 1. Total, never raises (see the module rules)."""
+    ka, kb = upstream_key(a), upstream_key(b)
+    if ka == kb:
         return 0
-    ia, ib = _items(a), _items(b)
-    for i in range(max(len(ia), len(ib))):
-        x = ia[i] if i < len(ia) else _END
-        y = ib[i] if i < len(ib) else _END
-        if x != y:
-            return -1 if x < y else 1
-    return 0  # same items: the versions differ only in separators, case or labels (1_0 == 1.0)
+    return -1 if ka < kb else 1
 
 
-def with_update(version: str, update: str | None) -> str:
-    """The CPE version field joined with its update field (``8.5`` + ``p1`` -> ``8.5p1``)."""
-    if not update or update in ("*", "-"):
+def with_update(version: str, update: str) -> str:
+    """Combine a CPE ``version`` and ``update`` into one upstream version string.
+
+    ``("8.5", "p1") -> "8.5p1"``, ``("5.0", "patch3") -> "5.0patch3"`` (post-release 3),
+    ``("1.0", "rc2") -> "1.0rc2"`` (pre-release); an update of ``*``, ``-`` or empty, or a version of ``*``
+    or ``-`` (ANY/NA: nothing to combine with), leaves ``version`` unchanged. A numeric update is appended
+    as a further component: ``("1.0", "2") -> "1.0.2"``.
+    """
+    upd = update.strip()
+    if upd in ("", "*", "-") or version.strip() in ("", "*", "-"):
         return version
-    return f"{version}{update}" if update[0].isalpha() else f"{version}.{update}"
+    if upd[0].isdigit():
+        return f"{version}.{upd}"
+    return f"{version}{upd}"
 
 
 def in_range(
@@ -100,11 +128,15 @@ def in_range(
     end_including: str | None = None,
     end_excluding: str | None = None,
 ) -> bool:
-    """Is ``version`` inside the NVD range given by the four ``version{Start,End}{Including,Excluding}``?"""
-    if start_including is not None and compare_upstream(version, start_including) < 0:
+    """Whether ``version`` lies in the NVD range given by the four (optional) bounds.
+
+    ``None`` means unbounded on that side; with no bounds at all every version is in range.
+    """
+    key = upstream_key(version)
+    if start_including is not None and key < upstream_key(start_including):
         return False
-    if start_excluding is not None and compare_upstream(version, start_excluding) <= 0:
+    if start_excluding is not None and key <= upstream_key(start_excluding):
         return False
-    if end_including is not None and compare_upstream(version, end_including) > 0:
+    if end_including is not None and key > upstream_key(end_including):
         return False
-    return not (end_excluding is not None and compare_upstream(version, end_excluding) >= 0)
+    return not (end_excluding is not None and key >= upstream_key(end_excluding))

@@ -1,0 +1,103 @@
+"""Benchmarks on real data; results go to docs/BENCHMARKS.md with the machine and the date.
+
+Run with `make bench`. Each figure is the median of several runs; the goals come from the issues.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+SPECS = SHARED / "azurelinux" / "SPECS-3.0"
+IMAGES = SHARED / "azurelinux" / "aks-node-images" / "AKSAzureLinuxV3-gen2"
+NVD = SHARED / "nvd"
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    py = platform.python_version()
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {py}, {platform.system()}"
+
+
+def main() -> int:
+    from cvewatch.inventory.imagelist import parse_image_list
+    from cvewatch.inventory.tree import load_spec_tree
+    from cvewatch.matching.runner import run_scan
+    from cvewatch.sources.importer import import_source
+    from cvewatch.sources.nvd_files import NvdFileSource
+    from cvewatch.store.db import open_engine
+
+    rows: list[tuple[str, str, str, str]] = []
+    t, tree = timed(lambda: load_spec_tree(SPECS, dist=".azl3"))
+    n = len(tree.packages)
+    rows.append(("parse the whole 3.0 SPECS tree", f"{t:.2f} s", "≤ 5 s", f"{n} packages"))
+    notes = sorted(IMAGES.glob("*.txt"))
+    texts = [(p, p.read_text()) for p in notes]
+    t, _ = timed(lambda: [parse_image_list(text, path=str(p)) for p, text in texts], repeat=5)
+    rows.append(("parse all node-image build notes", f"{t:.2f} s", "≤ 2 s", f"{len(notes)} images"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = open_engine(f"sqlite:///{tmp}/bench.sqlite")
+        page = NVD / "api2.0-shape" / "converted-from-1.1-sample.json.gz"
+        start = time.perf_counter()
+        report = import_source(engine, NvdFileSource(page), origin=str(page))
+        t = time.perf_counter() - start
+        rows.append(
+            ("import 1,504 NVD records into SQLite", f"{t:.2f} s", "", f"{report.read / t:,.0f} records/s")
+        )
+        import_source(engine, NvdFileSource(NVD / "recent"), origin="recent")
+        from cvewatch.inventory.load import store_release
+
+        store_release(engine, list(tree.packages), release="azl3", dist=".azl3")
+        t, result = timed(lambda: run_scan(engine, release="azl3"))
+        rows.append(("scan the 3.0 release (SQLite)", f"{t:.2f} s", "", f"{len(result.verdicts)} verdicts"))
+        engine.dispose()
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {stamp} on {machine()} by `make bench` (`bench/run.py`); medians of 3–5 runs.",
+        "",
+        "| what | time | goal | note |",
+        "|---|---|---|---|",
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        "",
+        f"Peak RSS of the whole benchmark process: {peak:,.0f} MiB.",
+        "",
+    ]
+    (ROOT / "docs" / "BENCHMARKS.md").write_text("\n".join(lines))
+    sys.stdout.write("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
