@@ -289,3 +289,122 @@ class SyncRunRow(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     messages: Mapped[list[str]] = mapped_column(JSON)
+
+
+# --- other sources: CVE JSON 5, CISA KEV, FIRST EPSS (migration 0002) ----------------------------------
+
+
+class Cve5RecordRow(Base):
+    """A CVE JSON 5 record's header; kept next to the NVD record, not inside it."""
+
+    __tablename__ = "cve5_records"
+
+    cve_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # PUBLISHED, REJECTED
+    assigner: Mapped[str | None] = mapped_column(String(200))
+    date_published: Mapped[datetime | None] = mapped_column(UTC_DT)
+    date_updated: Mapped[datetime | None] = mapped_column(UTC_DT, index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # CNA and ADP CVSS, with their source
+    problem_types: Mapped[list[str]] = mapped_column(JSON)
+    stored_at: Mapped[datetime] = mapped_column(UTC_DT, index=True)
+
+
+class CnaAffectedRow(Base):
+    """One ``affected[]`` entry of a CNA or ADP container (product, versions, cpes)."""
+
+    __tablename__ = "cna_affected"
+    __table_args__ = (Index("ix_cna_affected_vendor_product", "vendor", "product"),)
+
+    cve_id: Mapped[str] = mapped_column(
+        ForeignKey("cve5_records.cve_id", ondelete="CASCADE"), primary_key=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    container: Mapped[str] = mapped_column(String(100))  # "cna" or "adp:<shortName>"
+    vendor: Mapped[str | None] = mapped_column(String(200))
+    product: Mapped[str | None] = mapped_column(String(200))
+    package_name: Mapped[str | None] = mapped_column(String(300), index=True)
+    collection_url: Mapped[str | None] = mapped_column(Text)
+    default_status: Mapped[str | None] = mapped_column(String(20))
+    versions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    cpes: Mapped[list[str]] = mapped_column(JSON)
+
+
+class KevEntryRow(Base):
+    __tablename__ = "kev_entries"
+
+    cve_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    vendor_project: Mapped[str | None] = mapped_column(String(200))
+    product: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(Text)
+    date_added: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    required_action: Mapped[str | None] = mapped_column(Text)
+    known_ransomware: Mapped[str | None] = mapped_column(String(20))
+    catalog_version: Mapped[str | None] = mapped_column(String(40))
+
+
+class EpssScoreRow(Base):
+    __tablename__ = "epss_scores"
+
+    cve_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    percentile: Mapped[float] = mapped_column(Float)
+    score_date: Mapped[date | None] = mapped_column(Date)
+    model_version: Mapped[str | None] = mapped_column(String(40))
+
+
+# --- triage, components, scans (migration 0002) ----------------------------------------------------------
+
+
+class TriageRecordRow(Base):
+    """A person's decision on a (CVE, package[, release]) in the VEX vocabulary; overrides the matcher."""
+
+    __tablename__ = "triage_records"
+    __table_args__ = (Index("ix_triage_records_cve_package", "cve_id", "package"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cve_id: Mapped[str] = mapped_column(String(32))
+    package: Mapped[str] = mapped_column(String(200))
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(24))  # affected, fixed, not_affected, under_investigation
+    justification: Mapped[str | None] = mapped_column(String(80))  # VEX justification label
+    fixed_in: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTC_DT)
+
+
+class ComponentRow(Base):
+    """Something a source package carries inside: a bundled library, a vendored module, a toolchain."""
+
+    __tablename__ = "components"
+    __table_args__ = (Index("ix_components_name", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_package_id: Mapped[int] = mapped_column(
+        ForeignKey("source_packages.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # bundled, golang, cargo, npm, toolchain, generic
+    name: Mapped[str] = mapped_column(String(300))
+    version: Mapped[str | None] = mapped_column(String(100))
+    purl: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(40))  # bundled-tag, sbom, go-version-m, buildrequires
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ScanRunRow(Base):
+    """Every scan of a release or image; incremental rescans start from the last one."""
+
+    __tablename__ = "scan_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("node_images.id", ondelete="CASCADE"))
+    started: Mapped[datetime] = mapped_column(UTC_DT)
+    finished: Mapped[datetime | None] = mapped_column(UTC_DT)
+    mode: Mapped[str] = mapped_column(String(12))  # full, incremental
+    cves_evaluated: Mapped[int] = mapped_column(Integer, default=0)
+    packages_evaluated: Mapped[int] = mapped_column(Integer, default=0)
+    verdicts: Mapped[int] = mapped_column(Integer, default=0)

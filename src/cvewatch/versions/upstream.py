@@ -20,8 +20,8 @@ package's Version (no epoch, no release) is compared with this order. The rules:
 7. At one position: pre-release < end of version < patch level < letter suffix < number. Zero
    components before the end or before a non-numeric run do not count (``1.0 == 1.0.0``,
    ``1.0rc1 == 1.0.0rc1``).
-8. A total order that never raises: two strings with no alphanumeric character at all compare as plain
-   text (lexically), after every string that has one... before, rather: they sort with the empty version.
+8. A total order that never raises: strings with no alphanumeric character at all (junk) sort together with
+   the empty version and, among themselves, lexically as plain text.
 
 The same key is available as :func:`upstream_key` for sorting.
 """
@@ -39,42 +39,33 @@ _PRE_LEVELS = {"dev": 0, "alpha": 1, "beta": 2, "pre": 3, "preview": 3, "rc": 4}
 _POST_WORDS = frozenset({"p", "pl", "patch", "r"})
 _IGNORED_WORDS = frozenset({"ga", "final", "release", "stable"})
 
-_TOKEN = re.compile(r"[0-9]+|[a-z]+|[^\W0-9a-z_]+|[^\W_0-9a-z]*[0-9]+")
+_TOKEN = re.compile(r"[0-9]+|[a-z]+|[^\W_0-9a-z]+")
 _LEADING_V = re.compile(r"^v(?=[0-9])")
 
 Item = tuple[int, int, str]
 Key = tuple[tuple[Item, ...], str]
 
+_DIGITS = frozenset("0123456789")
 _END_ITEM: Item = (_END, 0, "")
 
 
 def _tokens(text: str) -> list[str]:
-    """ASCII digit runs, ASCII letter runs, and runs of other alphanumeric characters (rule 2)."""
-    out: list[str] = []
-    for m in re.finditer(r"[0-9]+|[a-z]+|[^\W_]+", text, flags=re.ASCII):
-        out.append(m.group())
-    # any non-ASCII alphanumerics ("é", "١") survive as their own runs, compared as text
-    rest = re.sub(r"[0-9a-z]+", " ", text)
-    if not rest.isascii():
-        out = []
-        for m in re.finditer(r"[0-9]+|[a-z]+|[^\W_0-9a-z]+", text):
-            tok = m.group()
-            out.append(tok)
-    return out
+    """ASCII digit runs, ASCII letter runs, and runs of any other alphanumeric characters (rule 2)."""
+    return _TOKEN.findall(text)
 
 
 def upstream_key(version: str) -> Key:
-    """A sort key for :func:`compare_upstream`: ``a < b`` exactly when ``upstream_key(a) < upstream_key(b)``."""
+    """Sort key of :func:`compare_upstream`: ``a < b`` exactly when ``upstream_key(a) < upstream_key(b)``."""
     text = _LEADING_V.sub("", version.strip().lower())
     tokens = _tokens(text)
     items: list[Item] = []
     for i, tok in enumerate(tokens):
-        if "0" <= tok[0] <= "9" and tok.isascii():
+        if tok[0] in _DIGITS:
             digits = tok.lstrip("0")
             items.append((_NUM, len(digits), digits))
         elif tok in _PRE_LEVELS:
             items.append((_PRE, _PRE_LEVELS[tok], ""))
-        elif tok in _POST_WORDS and i + 1 < len(tokens) and tokens[i + 1].isascii() and tokens[i + 1].isdigit():
+        elif tok in _POST_WORDS and i + 1 < len(tokens) and tokens[i + 1][0] in _DIGITS:
             items.append((_POST, 0, ""))
         elif tok in _IGNORED_WORDS:
             continue

@@ -1,0 +1,53 @@
+"""The command line: one module per command group; each parses arguments, calls a stage and prints.
+
+Command modules import the stages lazily, so `cvewatch --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cvewatch import __version__
+from cvewatch.cli import db, demo, inventory, publish, scan, sync
+from cvewatch.cli.common import State, out
+
+app = typer.Typer(
+    name="cvewatch",
+    help="CVE infrastructure for RPM-based container-host distributions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(sync.app, name="sync")
+app.add_typer(inventory.app, name="inventory")
+app.add_typer(publish.app, name="publish")
+app.command("scan")(scan.scan)
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"cvewatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db", envvar="CVEWATCH_DB", help="Store URL: sqlite:///PATH or postgresql+psycopg://…"
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    State.db_url = db_url
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,3 @@
+from cvewatch.cli import main
+
+main()

@@ -1,0 +1,27 @@
+"""`cvewatch demo`: the whole chain on the embedded demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cvewatch.cli.common import State, handled, out, print_summary
+
+
+@handled
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the database and documents go.")] = Path(
+        "demo-out"
+    ),
+) -> None:
+    """The whole chain on the embedded demo data: sync, inventory, scan, publish."""
+    from cvewatch.demo.run import run_demo
+
+    result = run_demo(out_dir, db_url=State.db_url, say=lambda s: out.print(s, highlight=False))
+    print_summary(result.verdicts, f"release {result.release}: verdicts by status and severity")
+    print_summary(result.image_verdicts, f"node image {result.image}")
+    out.print(f"store: {result.db_url}", highlight=False)
+    out.print(f"CSAF VEX documents: {len(result.documents)} in {result.csaf_dir}", highlight=False)
+    out.print(f"every verdict with its evidence, as JSON: {result.verdicts_json}", highlight=False)
