@@ -44,7 +44,7 @@ def _matches(node: Any) -> Iterator[CpeMatch]:
 
 @cache
 def nvd_index() -> dict[str, list[CpeMatch]]:
-    """CVE id -> every cpeMatch of its configurations, over the API-2.0-shaped files in the NVD sample data."""
+    """CVE id -> every cpeMatch of its configurations, over the API-2.0-shaped NVD sample files."""
     files = sorted(NVD.glob("nvd-2.0-records/**/*.json")) + sorted(NVD.glob("recent/*.json"))
     files += sorted(NVD.glob("api2.0-shape/*.json.gz"))
     index: dict[str, list[CpeMatch]] = {}
@@ -62,7 +62,7 @@ def nvd_index() -> dict[str, list[CpeMatch]]:
 
 @pytest.fixture(scope="session")
 def nvd_match() -> Callable[..., CpeMatch]:
-    """``nvd_match(cve_id, criteria, **range)``: the real cpeMatch with that criteria (and range keys), or fail."""
+    """``nvd_match(cve_id, criteria, **range)``: the real cpeMatch with that criteria and range, or fail."""
 
     def find(cve_id: str, criteria: str, **bounds: str) -> CpeMatch:
         for m in nvd_index().get(cve_id, []):

@@ -29,7 +29,9 @@ def _rows(name: str) -> list[list[str]]:
 
 
 RPMVERCMP_VECTORS = [(r[0], r[1], int(r[2])) for r in _rows("rpmvercmp-vectors.tsv")]
-EVR_VECTORS = [(ast.literal_eval(r[0]), ast.literal_eval(r[1]), int(r[2])) for r in _rows("evr-extra-vectors.tsv")]
+EVR_VECTORS = [
+    (ast.literal_eval(r[0]), ast.literal_eval(r[1]), int(r[2])) for r in _rows("evr-extra-vectors.tsv")
+]
 
 
 def test_vector_files_are_complete() -> None:
@@ -40,7 +42,9 @@ def test_vector_files_are_complete() -> None:
         assert r[2] == r[3]
 
 
-@pytest.mark.parametrize(("a", "b", "expected"), RPMVERCMP_VECTORS, ids=[f"{a}|{b}" for a, b, _ in RPMVERCMP_VECTORS])
+@pytest.mark.parametrize(
+    ("a", "b", "expected"), RPMVERCMP_VECTORS, ids=[f"{a}|{b}" for a, b, _ in RPMVERCMP_VECTORS]
+)
 def test_rpmvercmp_vectors(a: str, b: str, expected: int) -> None:
     assert rpmvercmp(a, b) == expected
     assert label_compare((None, a, None), (None, b, None)) == expected
@@ -75,7 +79,7 @@ def test_evr_parse() -> None:
         EVR.parse("1:2:3")
 
 
-# -- properties ----------------------------------------------------------------------------------------------
+# -- properties -------------------------------------------------------------------------------------
 
 version_text = st.text(alphabet="0123456789abcxyzABZ.~^_+", max_size=12)
 
@@ -103,7 +107,7 @@ def test_rpmvercmp_transitive(a: str, b: str, c: str) -> None:
         assert ac <= 0
     if ab == 0 and bc == 0:
         assert ac == 0
-    if ab < 0 and bc <= 0 or ab <= 0 and bc < 0:
+    if (ab < 0 and bc <= 0) or (ab <= 0 and bc < 0):
         assert ac < 0
 
 
@@ -113,7 +117,7 @@ def test_rpmvercmp_transitive_on_prefixed(a: str, b: str, c: str) -> None:
     test_rpmvercmp_transitive.hypothesis.inner_test("1.0" + a, "1.0" + b, "1.0" + c)  # type: ignore[attr-defined]
 
 
-# -- differential test against Debian's python3-rpm (rpm 4.18) ------------------------------------------------
+# -- differential test against Debian's python3-rpm (rpm 4.18) --------------------------------------
 
 N_PAIRS = 100_000
 _ORACLE = """
@@ -121,8 +125,37 @@ import json, sys, rpm
 pairs = json.load(sys.stdin)
 print(json.dumps([rpm.labelCompare(tuple(a), tuple(b)) for a, b in pairs]))
 """
-_PIECES = ["0", "1", "2", "9", "10", "01", "007", "123456789012345678901234567890", "a", "b", "z", "A", "Z",
-           "rc", "git", "el9", "azl3", "p", "beta", ".", ".", ".", "~", "^", "_", "+", "-", "é", "\u0661"]
+_PIECES = [
+    "0",
+    "1",
+    "2",
+    "9",
+    "10",
+    "01",
+    "007",
+    "123456789012345678901234567890",
+    "a",
+    "b",
+    "z",
+    "A",
+    "Z",
+    "rc",
+    "git",
+    "el9",
+    "azl3",
+    "p",
+    "beta",
+    ".",
+    ".",
+    ".",
+    "~",
+    "^",
+    "_",
+    "+",
+    "-",
+    "é",
+    "\u0661",
+]
 
 
 def _random_version(rng: random.Random) -> str:
@@ -175,7 +208,9 @@ def _python3_rpm_problem() -> str | None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{SYSTEM_PYTHON} cannot run: {exc}"
     if proc.returncode != 0:
-        return f"{SYSTEM_PYTHON} -c 'import rpm' failed (apt-get install -y python3-rpm): {proc.stderr.strip()}"
+        return (
+            f"{SYSTEM_PYTHON} -c 'import rpm' failed (apt-get install -y python3-rpm): {proc.stderr.strip()}"
+        )
     return None
 
 
@@ -199,7 +234,9 @@ def test_label_compare_matches_python3_rpm() -> None:
         for (a, b), want in zip(pairs, expected, strict=True)
         if (got := label_compare(a, b)) != want
     ]
-    assert not mismatches, f"{len(mismatches)} of {len(pairs)} differ from rpm.labelCompare, e.g. {mismatches[:5]}"
+    assert not mismatches, (
+        f"{len(mismatches)} of {len(pairs)} differ from rpm.labelCompare, e.g. {mismatches[:5]}"
+    )
     # the pairs must exercise every outcome, not just one
     assert {-1, 0, 1} <= set(expected)
     assert sum(1 for e in expected if e == 0) > 1000

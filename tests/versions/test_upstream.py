@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -25,18 +26,20 @@ def _bounds(m: dict[str, Any]) -> dict[str, str | None]:
 
 
 def _ascending(*versions: str) -> None:
-    for lo, hi in zip(versions, versions[1:], strict=False):
+    for lo, hi in itertools.pairwise(versions):
         assert compare_upstream(lo, hi) == -1, (lo, hi)
         assert compare_upstream(hi, lo) == 1, (hi, lo)
     assert sorted(reversed(versions), key=upstream_key) == list(versions)
 
 
-# rule 3: dotted numerics of any length ---------------------------------------------------------------------
+# rule 3: dotted numerics of any length -------------------------------------------------------------
 
 
 def test_cve_2022_0847_kernel_ranges_and_four_part_versions(nvd_match: NvdMatch) -> None:
     # Dirty Pipe: linux_kernel 5.15 <= v < 5.15.25; Azure Linux 3.0 ships kernel 6.6.134.1 (4 parts)
-    m = nvd_match("CVE-2022-0847", "cpe:2.3:o:linux:linux_kernel:*:*:*:*:*:*:*:*", versionStartIncluding="5.15")
+    m = nvd_match(
+        "CVE-2022-0847", "cpe:2.3:o:linux:linux_kernel:*:*:*:*:*:*:*:*", versionStartIncluding="5.15"
+    )
     assert m["versionEndExcluding"] == "5.15.25"
     assert in_range("5.15.24", **_bounds(m))
     assert in_range("5.15.24.1", **_bounds(m))
@@ -78,7 +81,7 @@ def test_cve_2019_6327_dates_in_ranges(nvd_cve: Callable[[str], list[dict[str, A
     assert in_range("20190420", start_including="20190419", end_excluding="20190426")
 
 
-# rule 4: pre-releases ---------------------------------------------------------------------------------------
+# rule 4: pre-releases ------------------------------------------------------------------------------
 
 
 def test_cve_2019_18276_bash_alpha_beta_rc(nvd_match: NvdMatch) -> None:
@@ -119,7 +122,7 @@ def test_cve_2024_6387_freebsd_rc4_p1(nvd_match: NvdMatch) -> None:
     _ascending("14.0beta5", "14.0rc4", with_update("14.0", "rc4-p1"), "14.0", "14.0p1", "14.0p7", "14.1")
 
 
-# rule 5: patch levels (post-releases) -----------------------------------------------------------------------
+# rule 5: patch levels (post-releases) --------------------------------------------------------------
 
 
 def test_cve_2024_6387_openssh_p1_update(nvd_match: NvdMatch) -> None:
@@ -172,12 +175,16 @@ def test_cve_2018_7170_ntp_patch_level_candidates(nvd_match: NvdMatch) -> None:
     assert not any(in_range(v, **_bounds(rng)) for v in seq)
 
 
-# rule 6: letter suffixes ------------------------------------------------------------------------------------
+# rule 6: letter suffixes ---------------------------------------------------------------------------
 
 
 def test_cve_2023_0286_openssl_letter_suffixes(nvd_match: NvdMatch) -> None:
-    m111 = nvd_match("CVE-2023-0286", "cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*:*", versionStartIncluding="1.1.1")
-    m102 = nvd_match("CVE-2023-0286", "cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*:*", versionStartIncluding="1.0.2")
+    m111 = nvd_match(
+        "CVE-2023-0286", "cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*:*", versionStartIncluding="1.1.1"
+    )
+    m102 = nvd_match(
+        "CVE-2023-0286", "cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*:*", versionStartIncluding="1.0.2"
+    )
     assert m111["versionEndExcluding"] == "1.1.1t"
     assert m102["versionEndExcluding"] == "1.0.2zg"
     _ascending("1.1.1", "1.1.1a", "1.1.1k", "1.1.1s", "1.1.1t", "1.1.1u", "1.1.1w", "3.0.0")
@@ -216,7 +223,7 @@ def test_ignored_release_words() -> None:
     assert compare_upstream("2.0.GA", "2.0") == 0
 
 
-# rules 1 and 8: normalisation, junk --------------------------------------------------------------------------
+# rules 1 and 8: normalisation, junk ----------------------------------------------------------------
 
 
 def test_leading_v_and_case() -> None:
@@ -272,7 +279,7 @@ def test_in_range_no_bounds_and_each_side() -> None:
     assert in_range("1.0.0", end_including="1.0")
 
 
-# properties --------------------------------------------------------------------------------------------------
+# properties ----------------------------------------------------------------------------------------
 
 version_like = st.text(alphabet="0123456789.-_+~vprcabetalphzPRC ", max_size=16)
 
@@ -300,4 +307,3 @@ def test_compare_upstream_transitive(a: str, b: str, c: str) -> None:
 def test_compare_upstream_odd_inputs(text: str) -> None:
     assert compare_upstream(text, "1.0") in (-1, 0, 1)
     assert in_range(text, start_including="0", end_excluding="2") in (True, False)
-

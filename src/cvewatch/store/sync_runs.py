@@ -93,3 +93,46 @@ def recent_runs(conn: Connection, limit: int = 20) -> list[SyncRun]:
         )
         for r in rows
     ]
+
+
+# --- page-wise syncs (NVD API, feeds): progress, checkpoints and interrupted runs ---
+
+
+def add_run_progress(conn: Connection, run_id: int, **counts: int) -> None:
+    """Add ``counts`` (``pages``, ``new``, ``updated``, ``unchanged``, ``rejected``, ``errors``) to a run,
+    in the caller's transaction: a page's counts commit together with the page."""
+    if not counts:
+        return
+    values = {name: T_RUN.c[name] + amount for name, amount in counts.items()}
+    conn.execute(update(T_RUN).where(T_RUN.c.id == run_id).values(**values))
+
+
+def run_status(conn: Connection, run_id: int) -> str | None:
+    """The status of run ``run_id`` (``None`` if there is no such run)."""
+    value = conn.execute(select(T_RUN.c.status).where(T_RUN.c.id == run_id)).scalar()
+    return str(value) if value is not None else None
+
+
+def mark_interrupted(conn: Connection, run_id: int, message: str) -> bool:
+    """Mark a run that is still ``running`` as ``interrupted`` (its process died); ``True`` if it was."""
+    res = conn.execute(
+        update(T_RUN)
+        .where(T_RUN.c.id == run_id, T_RUN.c.status == "running")
+        .values(status="interrupted", finished=datetime.now(UTC), messages=[message])
+    )
+    return bool(res.rowcount)
+
+
+def load_cursor(conn: Connection, source: str) -> dict[str, Any] | None:
+    """The saved cursor of ``source`` (``None`` if there is none)."""
+    value = conn.execute(select(T_STATE.c.cursor).where(T_STATE.c.source == source)).scalar()
+    return dict(value) if isinstance(value, dict) else None
+
+
+def save_cursor(conn: Connection, source: str, cursor: dict[str, Any] | None) -> None:
+    """Store ``cursor`` for ``source`` without touching its ``last_success``."""
+    exists = conn.execute(select(T_STATE.c.source).where(T_STATE.c.source == source)).first()
+    if exists:
+        conn.execute(update(T_STATE).where(T_STATE.c.source == source).values(cursor=cursor))
+    else:
+        conn.execute(insert(T_STATE).values(source=source, last_success=None, cursor=cursor))

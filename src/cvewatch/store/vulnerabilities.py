@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, select
 
 from cvewatch.sources.records import (
     ConfigNode,
@@ -272,3 +272,16 @@ def upsert_all(conn: Connection, records: Iterable[Vulnerability], batch_size: i
     if batch:
         total.add(upsert_batch(conn, batch))
     return total
+
+
+def seen_cpe_names(conn: Connection) -> dict[str, dict[str, int]]:
+    """product -> vendor -> number of CVEs with a vulnerable criterion naming vendor:product."""
+    stmt = (
+        select(T_CPE.c.product, T_CPE.c.vendor, func.count(func.distinct(T_CPE.c.cve_id)))
+        .where(T_CPE.c.vulnerable.is_(True))
+        .group_by(T_CPE.c.product, T_CPE.c.vendor)
+    )
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for product, vendor, count in conn.execute(stmt):
+        out[product][vendor] = int(count)
+    return dict(out)

@@ -1,0 +1,147 @@
+"""`cvewatch mapping …`: review the package -> CPE mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table
+
+from cvewatch.cli.common import engine, handled, out, print_json
+from cvewatch.errors import InputError
+
+app = typer.Typer(help="Review which NVD CPE names each source package goes by.", no_args_is_help=True)
+
+MappingOption = Annotated[
+    Path | None, typer.Option("--mapping", help="A mapping TOML file (default: the one cvewatch ships).")
+]
+
+
+def _cgmanifest_urls(path: Path) -> dict[str, list[str]]:
+    """Upstream download URLs per component name from a cgmanifest.json (Azure Linux's upstream manifest)."""
+    try:
+        doc = orjson.loads(path.read_bytes())
+        out: dict[str, list[str]] = {}
+        for reg in doc["Registrations"]:
+            comp = reg["component"]
+            body = comp.get(comp.get("type", "other"), {})
+            if body.get("name") and body.get("downloadUrl"):
+                out.setdefault(body["name"], []).append(body["downloadUrl"])
+        return out
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"not a readable cgmanifest.json: {exc}", str(path)) from exc
+
+
+@app.command("suggest")
+@handled
+def suggest_cmd(
+    release: Annotated[str, typer.Option("--release", help="The release whose packages to look at.")],
+    package: Annotated[
+        list[str] | None, typer.Option("--package", help="Only these packages (repeatable).")
+    ] = None,
+    cgmanifest: Annotated[
+        Path | None,
+        typer.Option("--cgmanifest", help="An upstream manifest (cgmanifest.json) for more URLs."),
+    ] = None,
+    include_mapped: Annotated[bool, typer.Option("--all", help="Also packages that have a mapping.")] = False,
+    mapping_file: MappingOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Propose CPE names for packages, from the CPE names in the store, spec URLs and an upstream manifest."""
+    from cvewatch.matching.mapping import PackageMapping
+    from cvewatch.matching.suggest import suggest
+    from cvewatch.store.inventory import load_release_packages
+    from cvewatch.store.vulnerabilities import seen_cpe_names
+
+    mapping = PackageMapping.load(mapping_file)
+    urls = _cgmanifest_urls(cgmanifest) if cgmanifest else {}
+    with engine().connect() as conn:
+        packages = load_release_packages(conn, release)
+        seen = seen_cpe_names(conn)
+    wanted = set(package or ())
+    rows = []
+    for p in packages:
+        if wanted and p.name not in wanted:
+            continue
+        if not wanted and not include_mapped and mapping.names_for(p.name).curated:
+            continue
+        for s in suggest(p, seen, upstream_urls=urls.get(p.name, ())):
+            rows.append(s)
+    if json_out:
+        print_json(
+            [
+                {
+                    "package": s.package,
+                    "cpe": s.name,
+                    "score": s.score,
+                    "cves": s.cves,
+                    "reasons": list(s.reasons),
+                }
+                for s in rows
+            ]
+        )
+        return
+    table = Table("package", "suggested vendor:product", "score", "CVEs", "why")
+    for s in rows:
+        table.add_row(s.package, s.name, f"{s.score:g}", str(s.cves), "; ".join(s.reasons))
+    out.print(table)
+    out.print(
+        f"{len(rows)} suggestions; add the right ones to the mapping file after review", highlight=False
+    )
+
+
+@app.command("check")
+@handled
+def check_cmd(
+    release: Annotated[str, typer.Option("--release", help="The release whose packages to check.")],
+    mapping_file: MappingOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Packages with no mapping, mappings that never matched a CPE in the store, and other vendors."""
+    from cvewatch.matching.mapping import PackageMapping
+    from cvewatch.matching.suggest import check
+    from cvewatch.store.inventory import load_release_packages
+    from cvewatch.store.vulnerabilities import seen_cpe_names
+
+    mapping = PackageMapping.load(mapping_file)
+    with engine().connect() as conn:
+        names = [p.name for p in load_release_packages(conn, release)]
+        seen = seen_cpe_names(conn)
+    result = check(names, mapping, seen)
+    if json_out:
+        print_json(
+            {
+                "unmapped": [{"package": p, "fallback_cves": n} for p, n in result.unmapped],
+                "never_matched": [{"package": p, "cpe": c} for p, c in result.never_matched],
+                "other_vendors": [
+                    {"package": p, "product": prod, "vendor": v, "cves": n}
+                    for p, prod, v, n in result.other_vendors
+                ],
+            }
+        )
+        return
+    t = Table("package", "CVEs found by the name fallback", title="packages without a reviewed mapping")
+    for p, n in result.unmapped:
+        t.add_row(p, str(n))
+    out.print(t)
+    t = Table("package", "vendor:product", title="mapped names no CVE in the store uses")
+    for p, c in result.never_matched:
+        t.add_row(p, c)
+    out.print(t)
+    t = Table(
+        "package",
+        "product",
+        "other vendor",
+        "CVEs",
+        title="mapped products NVD also lists under another vendor",
+    )
+    for p, prod, v, n in result.other_vendors:
+        t.add_row(p, prod, v, str(n))
+    out.print(t)
+    out.print(
+        f"{len(result.unmapped)} unmapped, {len(result.never_matched)} never matched, "
+        f"{len(result.other_vendors)} other vendors",
+        highlight=False,
+    )
