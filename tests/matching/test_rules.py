@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 
+import pytest
+
+from cvewatch.errors import InputError
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.inventory.specfile import parse_spec
 from cvewatch.matching.mapping import PackageMapping
@@ -13,6 +17,7 @@ from cvewatch.matching.verdict import Severity, Status, Verdict
 from cvewatch.sources.nvd_files import NvdFileSource
 from cvewatch.sources.nvd_json import parse_cve
 from cvewatch.sources.records import Vulnerability
+from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
 
 from ..conftest import NVD, SPECS
@@ -133,3 +138,40 @@ def test_an_unrelated_cve_gives_no_verdict() -> None:
     assert (
         decide(record("CVE-2023-38545"), pkg, MAPPING.names_for("zlib"), release="azl3", dist=".azl3") is None
     )
+
+
+def triage(status: Status, **kw: object) -> TriageRecord:
+    return TriageRecord(
+        cve="CVE-2026-1965",
+        package="curl",
+        status=status,
+        author="alice",
+        created_at=datetime(2026, 5, 1, tzinfo=UTC),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_a_triage_record_overrides_a_patch() -> None:
+    t = triage(
+        Status.NOT_AFFECTED, justification="vulnerable_code_not_in_execute_path", detail="no SMB in curl"
+    )
+    v = verdict("CVE-2026-1965", "curl", triage=t)
+    assert v.status is Status.NOT_AFFECTED and v.fixed_in is None
+    assert kinds(v)[:2] == ["triage", "justification"]
+    assert "alice" in v.evidence[0].detail and "no SMB" in v.evidence[0].detail
+    assert "patch" not in kinds(v)
+
+
+def test_a_fixed_triage_on_an_older_image_is_affected() -> None:
+    t = triage(Status.FIXED, fixed_in="0:8.11.1-5.azl3")
+    v = verdict("CVE-2026-1965", "curl", image="img", installed=EVR(0, "8.11.1", "4.azl3"), triage=t)
+    assert v.status is Status.AFFECTED and v.fixed_in == "0:8.11.1-5.azl3"
+
+
+def test_triage_records_are_validated() -> None:
+    with pytest.raises(InputError, match="justification"):
+        triage(Status.NOT_AFFECTED)
+    with pytest.raises(InputError, match="fixed-in"):
+        triage(Status.FIXED)
+    with pytest.raises(InputError, match="not an rpm EVR"):
+        triage(Status.FIXED, fixed_in="8.11.1-5:x:y")

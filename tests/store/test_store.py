@@ -167,3 +167,33 @@ def test_timestamps_are_timezone_aware(engine: Engine) -> None:
         for v in load_vulnerabilities(conn):
             assert v.published.tzinfo is not None and v.last_modified.utcoffset() == timedelta(0)
             assert isinstance(v.published, datetime)
+
+
+def test_triage_records_newest_and_release_specific_win(engine: Engine) -> None:
+    from cvewatch.store.triage import add_triage, load_triage
+    from cvewatch.tracking.triage import TriageRecord
+
+    t0 = datetime(2026, 5, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        replace_release_packages(conn, "azl3", [CURL], dist=".azl3")
+        replace_release_packages(conn, "azl4", [CURL], dist=".azl4")
+        base = dict(cve="CVE-2026-1965", package="curl", author="alice")
+        add_triage(conn, TriageRecord(status=Status.UNDER_INVESTIGATION, created_at=t0, **base))  # type: ignore[arg-type]
+        add_triage(
+            conn,
+            TriageRecord(
+                status=Status.FIXED,
+                fixed_in="0:8.11.1-4.azl3",
+                created_at=t0 - timedelta(days=1),
+                release="azl3",
+                **base,
+            ),  # type: ignore[arg-type]
+        )
+        add_triage(conn, TriageRecord(status=Status.AFFECTED, created_at=t0 + timedelta(days=1), **base))  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        azl3 = load_triage(conn, "azl3")[("CVE-2026-1965", "curl")]
+        azl4 = load_triage(conn, "azl4")[("CVE-2026-1965", "curl")]
+    assert (
+        azl3.status is Status.FIXED and azl3.release == "azl3" and azl3.created_at == t0 - timedelta(days=1)
+    )
+    assert azl4.status is Status.AFFECTED and azl4.release is None

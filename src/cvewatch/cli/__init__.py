@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cvewatch import __version__
-from cvewatch.cli import db, demo, inventory, mapping, publish, scan, sync
+from cvewatch.cli import db, demo, inventory, mapping, publish, scan, sync, triage
 from cvewatch.cli.common import State, out
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(sync.app, name="sync")
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(publish.app, name="publish")
 app.add_typer(mapping.app, name="mapping")
+app.add_typer(triage.app, name="triage")
 app.command("scan")(scan.scan)
 app.command("demo")(demo.demo)
 

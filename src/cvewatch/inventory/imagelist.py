@@ -4,12 +4,17 @@ A build note carries the NEVRA list between ``=== Installed Packages Begin`` and
 ``=== Installed Packages End``, the ``/etc/os-release`` text between ``=== os-release Begin`` and
 ``=== os-release End``, and the running kernel on the line after ``Using kernel:``
 (``Linux version 6.6.57.1-6.azl3 (root@...) ...``). Anything else in the note is ignored.
-A plain list is one NEVRA per line; blank lines and ``#`` comments are skipped. No I/O except
-:func:`read_image_list`.
+A plain list is one NEVRA per line; blank lines and ``#`` comments are skipped. A list made with
+``rpm -qa --qf '{"name":"%{NAME}","epoch":"%{EPOCH}","version":"%{VERSION}","release":"%{RELEASE}",
+"arch":"%{ARCH}"}\n'`` (one JSON object per line, ``(none)`` for an absent epoch or arch) is recognised by
+its first line. SPDX and CycloneDX JSON documents are read by :mod:`cvewatch.inventory.sbom`;
+:func:`parse_package_text` and :func:`parse_package_list` pick the reader. No I/O except
+:func:`read_image_list` and :func:`parse_package_list`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +26,13 @@ PACKAGES_BEGIN = "=== Installed Packages Begin"
 PACKAGES_END = "=== Installed Packages End"
 OS_RELEASE_BEGIN = "=== os-release Begin"
 OS_RELEASE_END = "=== os-release End"
+
+# the formats a package list can have (ImageListResult.format)
+FORMAT_AKS_NOTE = "aks-note"
+FORMAT_RPM_QA = "rpm-qa"
+FORMAT_RPM_QF_JSON = "rpm-qf-json"
+FORMAT_SPDX_JSON = "spdx-json"
+FORMAT_CYCLONEDX_JSON = "cyclonedx-json"
 
 ARCHES = frozenset(
     {
@@ -52,6 +64,8 @@ class ImageListResult:
     problems: tuple[Problem, ...]
     kernel: str | None = None  # e.g. "6.6.57.1-6.azl3", from "Using kernel:"
     os_release: tuple[tuple[str, str], ...] = field(default=())  # KEY, value (quotes removed), in order
+    format: str = ""  # one of the FORMAT_* names
+    skipped: int = 0  # SBOM elements that are not RPMs (other ecosystems, the OS, the image itself)
 
     @property
     def os_release_map(self) -> dict[str, str]:
@@ -113,6 +127,9 @@ def parse_image_list(text: str, *, path: str) -> ImageListResult:
     os_release: list[tuple[str, str]] = []
 
     is_note = any(line.strip() == PACKAGES_BEGIN for line in lines)
+    first = next((x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")), "")
+    if not is_note and first.startswith("{"):
+        return _parse_qf_json_lines(lines, path=path)
     if not is_note:
         for lineno, line in enumerate(lines, 1):
             entry = line.strip()
@@ -124,7 +141,7 @@ def parse_image_list(text: str, *, path: str) -> ImageListResult:
                 problems.append(Problem(path, str(exc), lineno))
         if not packages and not problems:
             problems.append(Problem(path, "no packages: empty list"))
-        return ImageListResult(tuple(packages), tuple(problems))
+        return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_RPM_QA)
 
     mode = ""  # "" | "packages" | "os-release"
     mode_start = 0
@@ -179,7 +196,80 @@ def parse_image_list(text: str, *, path: str) -> ImageListResult:
         )
     if not packages:
         problems.append(Problem(path, "no installed packages listed"))
-    return ImageListResult(tuple(packages), tuple(problems), kernel, tuple(os_release))
+    return ImageListResult(tuple(packages), tuple(problems), kernel, tuple(os_release), FORMAT_AKS_NOTE)
+
+
+def _qf_field(obj: dict[str, object], key: str) -> str | None:
+    value = obj.get(key, obj.get(key.upper()))
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text in ("", "(none)") else text
+
+
+def _parse_qf_json_lines(lines: list[str], *, path: str) -> ImageListResult:
+    """One ``{"name":…,"epoch":…,"version":…,"release":…,"arch":…}`` object per line (``rpm -qa --qf``)."""
+    packages: list[InstalledPackage] = []
+    problems: list[Problem] = []
+    for lineno, line in enumerate(lines, 1):
+        entry = line.strip()
+        if not entry or entry.startswith("#") or entry in ("[", "]"):
+            continue
+        try:
+            obj = json.loads(entry.rstrip(","))
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(path, f"not a JSON object: {exc.msg}: {entry[:80]!r}", lineno))
+            continue
+        if not isinstance(obj, dict):
+            problems.append(Problem(path, f"not a JSON object: {entry[:80]!r}", lineno))
+            continue
+        name, version, release = (_qf_field(obj, k) for k in ("name", "version", "release"))
+        epoch_text, arch = _qf_field(obj, "epoch"), _qf_field(obj, "arch")
+        if not name or not version or not release:
+            missing = [k for k, v in (("name", name), ("version", version), ("release", release)) if not v]
+            problems.append(Problem(path, f"package without {', '.join(missing)}: {entry[:80]!r}", lineno))
+            continue
+        if epoch_text is not None and not epoch_text.isdigit():
+            problems.append(Problem(path, f"epoch is not a number: {epoch_text!r}", lineno))
+            continue
+        if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
+            problems.append(Problem(path, f"not a package name, version and release: {entry[:80]!r}", lineno))
+            continue
+        packages.append(InstalledPackage(name, int(epoch_text or 0), version, release, arch))
+    if not packages and not problems:
+        problems.append(Problem(path, "no packages: empty list"))
+    return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_RPM_QF_JSON)
+
+
+def parse_package_text(text: str, *, path: str) -> ImageListResult:
+    """Any supported package list, its format detected from the text: an AKS build note, ``rpm -qa``
+    (NEVRA lines or ``--qf`` JSON lines), an SPDX 2.x JSON or a CycloneDX JSON SBOM. Never raises."""
+    # the SBOM readers build ImageListResults: imported here, not at the top, to keep the import graph a tree
+    from cvewatch.inventory.sbom import is_sbom, parse_sbom_document
+
+    text = text.removeprefix("\ufeff")
+    head = text.lstrip()
+    if head.startswith("{") or head.startswith("["):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            first = head.split("\n", 1)[0].strip()
+            if first.startswith("{") and first.endswith(("}", "},")):
+                return parse_image_list(text, path=path)  # one object per line
+            return ImageListResult((), (Problem(path, f"not valid JSON: {exc.msg}", exc.lineno),))
+        if isinstance(doc, dict) and "name" in doc and not is_sbom(doc):
+            return parse_image_list(text, path=path)  # a --qf list of one package
+        return parse_sbom_document(doc, path=path)
+    return parse_image_list(text, path=path)
+
+
+def parse_package_list(path: Path) -> ImageListResult:
+    """Read a package list in any supported format (see :func:`parse_package_text`). Never raises."""
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return ImageListResult((), (Problem(str(path), f"cannot read: {exc.strerror or exc}"),))
+    return parse_package_text(text, path=str(path))
 
 
 def read_image_list(path: Path) -> ImageListResult:

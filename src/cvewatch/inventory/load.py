@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from cvewatch.errors import InputError
-from cvewatch.inventory.imagelist import parse_image_list
+from cvewatch.inventory.imagelist import parse_package_text
 from cvewatch.inventory.packages import Problem, SourcePackage
 from cvewatch.inventory.tree import load_spec_tree
 from cvewatch.store.inventory import replace_image, replace_release_packages
@@ -55,7 +55,7 @@ def load_image_into(engine: Engine, file: Path, *, name: str, release: str) -> L
         text = file.read_text("utf-8", errors="replace")
     except OSError as exc:
         raise InputError(f"cannot read {file}: {exc.strerror}") from exc
-    result = parse_image_list(text, path=str(file))
+    result = parse_package_text(text, path=str(file))
     report = LoadReport(packages=len(result.packages), problems=list(result.problems))
     if result.packages:
         with engine.begin() as conn:

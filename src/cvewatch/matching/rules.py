@@ -2,6 +2,7 @@
 
 Written down in docs/matching.md; in short, in order:
 
+0. a triage record (a person's decision) overrides everything below;
 1. a ``CVE-….nopatch`` file of the package -> not_affected (its text is the justification);
 2. a CVE patch file (``PatchN:`` naming the CVE) -> fixed, in the EVR of the earliest ``%changelog``
    entry citing the CVE, else the spec's EVR;
@@ -27,6 +28,7 @@ from cvewatch.matching.mapping import PackageNames
 from cvewatch.matching.severity import best_metric, cvss_summary, severity_of
 from cvewatch.matching.verdict import Evidence, Status, Verdict
 from cvewatch.sources.records import CpeMatch, Vulnerability
+from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
 from cvewatch.versions.upstream import compare_upstream, in_range, with_update
 
@@ -188,31 +190,42 @@ def decide(
     dist: str | None,
     image: str | None = None,
     installed: EVR | None = None,
+    triage: TriageRecord | None = None,
 ) -> Verdict | None:
     """The verdict for ``vuln`` and the package of ``spec`` (or its installed EVR in ``image``);
     None when nothing links the two."""
     scanned = installed or spec.evr
-    evidence: list[Evidence] = []
+    matched: list[Evidence] = []  # what NVD says: the criteria and how the version compares
     criteria = judge_configurations(vuln, names, scanned.version)
     for c in criteria:
-        evidence.append(Evidence("cpe-match", f"{c.criteria} ({c.mapping})"))
+        matched.append(Evidence("cpe-match", f"{c.criteria} ({c.mapping})"))
         for cond in c.conditions[:5]:
-            evidence.append(Evidence("condition", f"only when running with {cond} (not evaluated)"))
+            matched.append(Evidence("condition", f"only when running with {cond} (not evaluated)"))
         kind = {
             Decision.VULNERABLE: "version-affected",
             Decision.NOT_VULNERABLE: "version-not-affected",
             Decision.UNKNOWN: "version-unknown",
         }[c.decision]
-        evidence.append(Evidence(kind, c.detail))
-    triage = next((t for t in spec.triage if t.cve == vuln.id), None)
+        matched.append(Evidence(kind, c.detail))
+    nopatch = next((t for t in spec.triage if t.cve == vuln.id), None)
     fix, fix_evidence = fixed_in(vuln.id, spec, dist)
-    if not criteria and triage is None and fix is None:
+    if not criteria and nopatch is None and fix is None and triage is None:
         return None
     metric = best_metric(vuln.metrics)
+    evidence: list[Evidence] = []  # what decided, first; then ``matched``; then the CVSS used
     status: Status
     fixed: EVR | None = None
     if triage is not None:
-        why = triage.justification or "empty file: no justification recorded"
+        evidence.append(Evidence("triage", triage.describe()))
+        if triage.justification:
+            evidence.append(Evidence("justification", triage.justification))
+        status = triage.status
+        fixed = EVR.parse(triage.fixed_in) if triage.fixed_in else None
+        if fixed is not None and status is Status.FIXED and scanned < fixed:
+            status = Status.AFFECTED
+            evidence.append(Evidence("installed", f"installed {scanned} is older than the fix {fixed}"))
+    elif nopatch is not None:
+        why = nopatch.justification or "empty file: no justification recorded"
         evidence.append(Evidence("nopatch", f"{vuln.id}.nopatch in {spec.name}: {why}"))
         status = Status.NOT_AFFECTED
     elif fix is not None:
@@ -233,6 +246,7 @@ def decide(
             status = Status.UNDER_INVESTIGATION
         else:
             status = Status.NOT_AFFECTED
+    evidence.extend(matched)
     if metric is not None:
         evidence.append(
             Evidence(

@@ -16,6 +16,7 @@ from cvewatch.store.inventory import (
     load_image_packages,
     load_release_packages,
 )
+from cvewatch.store.triage import load_triage
 from cvewatch.store.verdicts import replace_verdicts
 from cvewatch.store.vulnerabilities import T_CPE, load_vulnerabilities
 
@@ -52,6 +53,7 @@ def run_scan(
             grouped = group_by_source(load_image_packages(conn, image), specs)
             installed, unmapped = grouped.installed, grouped.unmapped
         scope = [s for s in specs if installed is None or s.name in installed]
+        triage = load_triage(conn, release)
         pairs: set[tuple[str, str]] = set()
         products: set[str] = set()
         wanted: set[str] = set()
@@ -62,6 +64,7 @@ def run_scan(
             else:
                 products.add(s.name.lower())
             wanted |= distro_cves(s)
+        wanted |= {cve for cve, _ in triage}
         conds = []
         pair_list, product_list = sorted(pairs), sorted(products)
         for i in range(0, len(pair_list), 400):
@@ -72,6 +75,8 @@ def run_scan(
             stmt = select(T_CPE.c.cve_id).where(T_CPE.c.vulnerable.is_(True), or_(*conds)).distinct()
             wanted.update(conn.execute(stmt).scalars())
         vulns = {v.id: v for v in load_vulnerabilities(conn, sorted(wanted))}
-        verdicts = scan(vulns, scope, mapping, release=release, dist=dist, image=image, installed=installed)
+        verdicts = scan(
+            vulns, scope, mapping, release=release, dist=dist, image=image, installed=installed, triage=triage
+        )
         replace_verdicts(conn, release, image, verdicts)
     return ScanResult(release, image, verdicts, len(scope), unmapped)

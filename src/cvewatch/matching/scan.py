@@ -14,6 +14,7 @@ from cvewatch.matching.mapping import PackageMapping, PackageNames
 from cvewatch.matching.rules import cpe_fields, decide, distro_cves, sort_verdicts
 from cvewatch.matching.verdict import Verdict
 from cvewatch.sources.records import Vulnerability
+from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
 
 
@@ -81,15 +82,20 @@ def scan(
     image: str | None = None,
     installed: Mapping[str, EVR] | None = None,
     index: CpeIndex | None = None,
+    triage: Mapping[tuple[str, str], TriageRecord] | None = None,
 ) -> list[Verdict]:
     """Verdicts for the release's ``specs`` (or, with ``installed``, the image's packages)."""
     index = index or CpeIndex(vulns.values())
+    triage = triage or {}
+    triaged: dict[str, set[str]] = defaultdict(set)
+    for cve, package in triage:
+        triaged[package].add(cve)
     out: list[Verdict] = []
     for spec in specs:
         if installed is not None and spec.name not in installed:
             continue
         names = mapping.names_for(spec.name)
-        candidates = index.candidates(names) | (distro_cves(spec) & vulns.keys())
+        candidates = index.candidates(names) | ((distro_cves(spec) | triaged[spec.name]) & vulns.keys())
         for cve in sorted(candidates):
             v = vulns[cve]
             if v.rejected:
@@ -102,6 +108,7 @@ def scan(
                 dist=dist,
                 image=image,
                 installed=installed.get(spec.name) if installed is not None else None,
+                triage=triage.get((cve, spec.name)),
             )
             if verdict is not None:
                 out.append(verdict)

@@ -1,0 +1,189 @@
+"""Installed RPMs from SBOMs: SPDX 2.x JSON and CycloneDX 1.x JSON, as syft and Trivy write them.
+
+Both formats name an RPM by its package URL: ``pkg:rpm/azurelinux/curl@8.11.1-3.azl3?arch=x86_64&epoch=1``
+(version-release in the purl's version, the epoch and arch as qualifiers; some tools write ``1:2.3-4`` as the
+version instead of an ``epoch`` qualifier). Where an SPDX package has a ``purl`` external reference or a
+CycloneDX component a ``purl``, it is read with ``packageurl-python``; elements that are not RPMs (other
+ecosystems, the operating system, the image itself, elements without a purl) are counted in
+``ImageListResult.skipped``. A malformed element is a Problem naming the file and the element
+(``packages[12] (SPDXRef-…)``, ``components[3].components[0] (bom-ref …)``). No I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from packageurl import PackageURL
+
+from cvewatch.errors import InputError
+from cvewatch.inventory.imagelist import (
+    _NAME_RE,
+    _VERSION_RE,
+    FORMAT_CYCLONEDX_JSON,
+    FORMAT_SPDX_JSON,
+    ImageListResult,
+)
+from cvewatch.inventory.packages import InstalledPackage, Problem
+
+
+def is_sbom(doc: object) -> bool:
+    """True for a document that says it is SPDX (``spdxVersion``) or CycloneDX (``bomFormat``)."""
+    return isinstance(doc, dict) and ("spdxVersion" in doc or doc.get("bomFormat") == "CycloneDX")
+
+
+def package_from_purl(purl: str, *, version_hint: str | None = None) -> InstalledPackage | None:
+    """An ``pkg:rpm/…`` purl -> InstalledPackage; None for another package type. Raises InputError.
+
+    ``version_hint`` (SPDX ``versionInfo``, CycloneDX ``version``) is used when the purl has no version.
+    """
+    try:
+        parsed = PackageURL.from_string(purl)
+    except ValueError as exc:
+        raise InputError(f"malformed purl {purl!r}: {exc}") from exc
+    if str(parsed.type).lower() != "rpm":
+        return None
+    name = str(parsed.name)
+    qualifiers: dict[str, str] = dict(parsed.qualifiers or {})
+    text = str(parsed.version or version_hint or "").strip()
+    if not text:
+        raise InputError(f"rpm purl without a version: {purl!r}")
+    epoch_text = qualifiers.get("epoch", "").strip()
+    if ":" in text:
+        head, _, text = text.partition(":")
+        if epoch_text and epoch_text != head:
+            raise InputError(f"rpm purl with two epochs ({head!r} and epoch={epoch_text!r}): {purl!r}")
+        epoch_text = head
+    version, dash, release = text.rpartition("-")
+    if not dash or not version or not release:
+        raise InputError(f"rpm purl version has no release ({text!r}): {purl!r}")
+    if epoch_text and not epoch_text.isdigit():
+        raise InputError(f"rpm purl with a non-numeric epoch {epoch_text!r}: {purl!r}")
+    if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
+        raise InputError(f"rpm purl is not a package name, version and release: {purl!r}")
+    arch = qualifiers.get("arch") or None
+    return InstalledPackage(name, int(epoch_text or 0), version, release, arch)
+
+
+def _spdx_purl(package: dict[str, Any]) -> str | None:
+    refs = package.get("externalRefs")
+    if not isinstance(refs, list):
+        return None
+    purls = [
+        r.get("referenceLocator")
+        for r in refs
+        if isinstance(r, dict) and str(r.get("referenceType", "")).lower() == "purl"
+    ]
+    purls = [p for p in purls if isinstance(p, str)]
+    rpm = [p for p in purls if p.startswith("pkg:rpm/")]
+    return (rpm or purls or [None])[0]
+
+
+def parse_spdx(doc: dict[str, Any], *, path: str) -> ImageListResult:
+    """An SPDX 2.x JSON document: each package with a ``purl`` external reference of type rpm."""
+    packages: list[InstalledPackage] = []
+    problems: list[Problem] = []
+    skipped = 0
+    version = str(doc.get("spdxVersion", ""))
+    if not version.startswith("SPDX-2."):
+        problems.append(Problem(path, f"spdxVersion {version!r}: only SPDX 2.x JSON is read"))
+    items = doc.get("packages", [])
+    if not isinstance(items, list):
+        problems.append(Problem(path, "SPDX document: 'packages' is not a list"))
+        items = []
+    for k, item in enumerate(items):
+        where = f"packages[{k}]"
+        if not isinstance(item, dict):
+            problems.append(Problem(path, f"{where}: not an object"))
+            continue
+        where = f"{where} ({item.get('SPDXID', item.get('name', '?'))})"
+        purl = _spdx_purl(item)
+        if purl is None:
+            skipped += 1
+            continue
+        hint = item.get("versionInfo")
+        try:
+            pkg = package_from_purl(purl, version_hint=hint if isinstance(hint, str) else None)
+        except InputError as exc:
+            problems.append(Problem(path, f"{where}: {exc}"))
+            continue
+        if pkg is None:
+            skipped += 1
+            continue
+        packages.append(pkg)
+    if not packages:
+        problems.append(Problem(path, f"no rpm packages in the SPDX document ({skipped} other elements)"))
+    return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_SPDX_JSON, skipped=skipped)
+
+
+def _components(items: object, prefix: str) -> Iterator[tuple[str, object]]:
+    """(where, component) of a CycloneDX component list, nested components included (depth first)."""
+    if not isinstance(items, list):
+        return
+    for k, item in enumerate(items):
+        where = f"{prefix}[{k}]"
+        yield where, item
+        if isinstance(item, dict) and "components" in item:
+            yield from _components(item["components"], f"{where}.components")
+
+
+def parse_cyclonedx(doc: dict[str, Any], *, path: str) -> ImageListResult:
+    """A CycloneDX 1.x JSON BOM: each component (nested ones too) whose ``purl`` is an rpm purl. The
+    ``operating-system`` component gives ``os_release`` ID and VERSION_ID."""
+    packages: list[InstalledPackage] = []
+    problems: list[Problem] = []
+    os_release: list[tuple[str, str]] = []
+    skipped = 0
+    spec = str(doc.get("specVersion", ""))
+    if not spec.startswith("1."):
+        problems.append(Problem(path, f"specVersion {spec!r}: only CycloneDX 1.x JSON is read"))
+    items = doc.get("components", [])
+    if not isinstance(items, list):
+        problems.append(Problem(path, "CycloneDX document: 'components' is not a list"))
+    for where, item in _components(items, "components"):
+        if not isinstance(item, dict):
+            problems.append(Problem(path, f"{where}: not an object"))
+            continue
+        label = f"{where} ({item.get('bom-ref', item.get('name', '?'))})"
+        purl = item.get("purl")
+        if item.get("type") == "operating-system" and not os_release:
+            if item.get("name"):
+                os_release.append(("ID", str(item["name"])))
+            if item.get("version"):
+                os_release.append(("VERSION_ID", str(item["version"])))
+        if purl is None:
+            skipped += 1
+            continue
+        if not isinstance(purl, str):
+            problems.append(Problem(path, f"{label}: purl is not a string"))
+            continue
+        hint = item.get("version")
+        try:
+            pkg = package_from_purl(purl, version_hint=hint if isinstance(hint, str) else None)
+        except InputError as exc:
+            problems.append(Problem(path, f"{label}: {exc}"))
+            continue
+        if pkg is None:
+            skipped += 1
+            continue
+        packages.append(pkg)
+    if not packages:
+        problems.append(Problem(path, f"no rpm components in the CycloneDX BOM ({skipped} other elements)"))
+    return ImageListResult(
+        tuple(packages),
+        tuple(problems),
+        os_release=tuple(os_release),
+        format=FORMAT_CYCLONEDX_JSON,
+        skipped=skipped,
+    )
+
+
+def parse_sbom_document(doc: object, *, path: str) -> ImageListResult:
+    """A decoded JSON document: SPDX or CycloneDX; anything else is a Problem. Never raises."""
+    if isinstance(doc, dict) and "spdxVersion" in doc:
+        return parse_spdx(doc, path=path)
+    if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":
+        return parse_cyclonedx(doc, path=path)
+    return ImageListResult(
+        (), (Problem(path, "JSON document is neither SPDX (spdxVersion) nor CycloneDX (bomFormat)"),)
+    )

@@ -1,0 +1,568 @@
+"""Syncing the store from the NVD CVE API 2.0, page by page, resumable.
+
+A sync is a *plan* (one window without date filters for a full load, or ``lastModStartDate`` /
+``lastModEndDate`` windows of at most 120 days for an incremental run) walked with ``startIndex``. Each page
+is written with :func:`~cvewatch.store.vulnerabilities.upsert_batch` in one transaction together with the
+checkpoint (the plan, the window and the ``startIndex`` reached, the run id) and the run's counters: what is
+in the store and what the checkpoint says can never disagree, so a sync killed at any point resumes exactly
+after the last committed page. The plan's end date is fixed when the plan is made and saved with it, so a
+resumed run asks for the same windows.
+
+Paging tolerates ``totalResults`` changing under it: it is read again from every page and a window ends when
+``startIndex`` reaches the latest value. A page that comes back empty or short while ``totalResults`` says
+more remain ends that window too; the run is then ``partial`` and the last successful sync is not moved, so
+the next run covers the same range again. Records are deduplicated by the store (newest ``lastModified``
+wins); ``Rejected`` CVEs are stored with their status, never dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+import orjson
+from sqlalchemy import Engine
+
+from cvewatch import __version__
+from cvewatch.errors import ConfigError
+from cvewatch.sources.http import (
+    BadResponse,
+    FetchError,
+    HttpClient,
+    RateLimit,
+    RetryPolicy,
+    describe_response,
+)
+from cvewatch.sources.interface import RecordProblem
+from cvewatch.sources.nvd_json import iter_document
+from cvewatch.sources.records import Vulnerability
+from cvewatch.store.sync_runs import (
+    add_run_progress,
+    finish_run,
+    last_success,
+    load_cursor,
+    mark_interrupted,
+    mark_success,
+    run_status,
+    save_cursor,
+    start_run,
+)
+from cvewatch.store.vulnerabilities import upsert_batch
+
+__all__ = [
+    "API_KEY_ENV",
+    "DEFAULT_API_URL",
+    "KEYED_RATE_LIMIT",
+    "MAX_WINDOW",
+    "PUBLIC_RATE_LIMIT",
+    "SOURCE",
+    "ApiKeyRejected",
+    "Checkpoint",
+    "NvdApiConfig",
+    "NvdSyncReport",
+    "PageEvent",
+    "SyncPlan",
+    "Window",
+    "format_nvd_time",
+    "plan_sync",
+    "sync_nvd_api",
+]
+
+log = logging.getLogger(__name__)
+
+SOURCE = "nvd-api"
+DEFAULT_API_URL = "https://services.nvd.nist.gov/rest/json/cves/2.0"
+API_KEY_ENV = "NVD_API_KEY"
+#: NVD accepts date ranges of at most 120 consecutive days.
+MAX_WINDOW = timedelta(days=120)
+#: NVD's published limits: 5 requests in a rolling 30 s window without an API key, 50 with one.
+PUBLIC_RATE_LIMIT = RateLimit(5, 30.0)
+KEYED_RATE_LIMIT = RateLimit(50, 30.0)
+_MAX_MESSAGES = 200
+
+
+class ApiKeyRejected(FetchError):
+    """The NVD API refused the API key (401, or 403/404 that is not throttling)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NvdApiConfig:
+    """How to reach the API. ``rate_limit`` ``"auto"`` picks NVD's published limit for the key (or its
+    absence); ``None`` turns limiting off (a local mirror, a benchmark)."""
+
+    api_url: str = DEFAULT_API_URL
+    api_key: str | None = None
+    results_per_page: int = 2000
+    overlap: timedelta = timedelta(hours=2)
+    rate_limit: RateLimit | Literal["auto"] | None = "auto"
+    timeout: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    prefetch: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.results_per_page <= 2000:
+            raise ConfigError(f"results per page must be 1..2000, got {self.results_per_page}")
+        if self.overlap < timedelta(0):
+            raise ConfigError("the overlap must not be negative")
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> NvdApiConfig:
+        """A config whose API key comes from ``$NVD_API_KEY`` (when not given)."""
+        if kwargs.get("api_key") is None:
+            kwargs["api_key"] = os.environ.get(API_KEY_ENV) or None
+        return cls(**kwargs)
+
+    @property
+    def effective_rate_limit(self) -> RateLimit | None:
+        if self.rate_limit == "auto":
+            return KEYED_RATE_LIMIT if self.api_key else PUBLIC_RATE_LIMIT
+        return self.rate_limit
+
+
+def format_nvd_time(value: datetime) -> str:
+    """ISO-8601 with milliseconds and an offset, as NVD wants it: ``2026-01-31T12:00:00.000+00:00``."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A ``lastModified`` range (both ends inclusive, as NVD applies them); no dates = everything."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def params(self) -> dict[str, str]:
+        if self.start is None or self.end is None:
+            return {}
+        return {"lastModStartDate": format_nvd_time(self.start), "lastModEndDate": format_nvd_time(self.end)}
+
+    def __str__(self) -> str:
+        if self.start is None or self.end is None:
+            return "all records"
+        return f"lastModified {format_nvd_time(self.start)} .. {format_nvd_time(self.end)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPlan:
+    """What one sync covers: ``mode`` is ``"full"`` or ``"incremental"``; ``end`` is fixed when the plan is
+    made and becomes the last successful sync when the plan completes."""
+
+    mode: str
+    end: datetime
+    windows: tuple[Window, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "end": format_nvd_time(self.end),
+            "windows": [
+                [format_nvd_time(w.start) if w.start else None, format_nvd_time(w.end) if w.end else None]
+                for w in self.windows
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SyncPlan:
+        end = _parse_time(data["end"])
+        assert end is not None
+        windows = tuple(Window(_parse_time(s), _parse_time(e)) for s, e in data["windows"])
+        return cls(str(data["mode"]), end, windows)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where a sync stands after its last committed page: window ``window`` of ``plan`` continues at
+    ``start_index``."""
+
+    run_id: int
+    plan: SyncPlan
+    window: int = 0
+    start_index: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "plan": self.plan.to_json(),
+            "window": self.window,
+            "start_index": self.start_index,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Checkpoint | None:
+        """The checkpoint saved in a cursor, or ``None`` (also for one this version cannot read)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls(
+                int(data["run_id"]),
+                SyncPlan.from_json(data["plan"]),
+                int(data["window"]),
+                int(data["start_index"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def plan_sync(
+    now: datetime,
+    last: datetime | None,
+    *,
+    full: bool = False,
+    since: datetime | None = None,
+    overlap: timedelta = timedelta(hours=2),
+    max_window: timedelta = MAX_WINDOW,
+) -> SyncPlan:
+    """The plan for a new sync at ``now``.
+
+    ``since`` asks for records modified since then (split into windows of at most ``max_window``).
+    Otherwise: a full load (no date filter) when ``full``, on the first sync (``last`` is ``None``) or when
+    the last success is older than ``max_window``; else the records modified since ``last - overlap``.
+    """
+    now = now.astimezone(UTC)
+    if since is None:
+        if full or last is None or now - last > max_window:
+            return SyncPlan("full", now, (Window(),))
+        start = last - overlap
+    else:
+        start = since if since.tzinfo else since.replace(tzinfo=UTC)
+    if start >= now:
+        raise ConfigError(
+            f"the start date {format_nvd_time(start)} is not before now ({format_nvd_time(now)})"
+        )
+    windows: list[Window] = []
+    while start < now:
+        end = min(start + max_window, now)
+        windows.append(Window(start, end))
+        start = end
+    return SyncPlan("incremental", now, tuple(windows))
+
+
+@dataclass(frozen=True, slots=True)
+class PageEvent:
+    """Progress after a committed page."""
+
+    window: int  # 0-based
+    windows: int
+    start_index: int  # of the page
+    received: int
+    total_results: int  # as the page reported it
+    pages: int  # committed so far in this run
+
+
+@dataclass(frozen=True, slots=True)
+class NvdSyncReport:
+    run_id: int
+    status: str  # "ok" or "partial"
+    mode: str
+    resumed: bool
+    interrupted_run: int | None  # a run found "running" at the start, now marked "interrupted"
+    windows: int
+    pages: int
+    received: int
+    new: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: int
+    messages: tuple[str, ...]
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    start_index: int
+    total_results: int
+    results_per_page: int
+    vulnerabilities: tuple[Vulnerability, ...]
+    problems: tuple[RecordProblem, ...]
+    received: int
+
+
+def _decode_page(response: httpx.Response) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(response.content)
+    except orjson.JSONDecodeError as err:
+        raise BadResponse(f"invalid JSON: {err}") from None
+    if not isinstance(doc, dict):
+        raise BadResponse("not an NVD API 2.0 page: not a JSON object")
+    if not isinstance(doc.get("vulnerabilities"), list) or not isinstance(doc.get("totalResults"), int):
+        raise BadResponse("not an NVD API 2.0 page: no 'vulnerabilities' array or 'totalResults' number")
+    return doc
+
+
+_THROTTLE_WORDS = ("rate", "limit", "throttl", "too many")
+
+
+def _key_check(has_key: bool) -> Callable[[httpx.Response], None]:
+    """With a key set: 401, a 403/404 whose message names the key, or a 403 that is not throttling (no
+    ``Retry-After``, no rate-limit message) means NVD rejected the key."""
+
+    def check(response: httpx.Response) -> None:
+        status = response.status_code
+        if not has_key or status not in (401, 403, 404):
+            return
+        message = (response.headers.get("message") or "").lower()
+        names_key = "apikey" in message.replace(" ", "")
+        throttling = status == 403 and (
+            "retry-after" in response.headers or any(w in message for w in _THROTTLE_WORDS)
+        )
+        if status == 401 or (names_key and not throttling) or (status == 403 and not throttling):
+            raise ApiKeyRejected(
+                f"the NVD API rejected the API key (${API_KEY_ENV}): {describe_response(response)}; "
+                "check the key, or unset the variable to sync at the public rate"
+            )
+
+    return check
+
+
+class _Fetcher:
+    """Fetches pages, one ahead when ``prefetch`` is on (the next page of a window downloads and parses
+    while the current one is stored; it is used only if the current page was full)."""
+
+    def __init__(self, config: NvdApiConfig) -> None:
+        self.config = config
+        headers = {"User-Agent": f"cvewatch/{__version__}", "Accept": "application/json"}
+        if config.api_key:
+            headers["apiKey"] = config.api_key
+        self.http = HttpClient(
+            timeout=config.timeout,
+            headers=headers,
+            rate_limit=config.effective_rate_limit,
+            retry=config.retry,
+            check=_key_check(bool(config.api_key)),
+        )
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="nvd-prefetch") if config.prefetch else None
+        self._ahead: tuple[Window, int, Future[_Page]] | None = None
+
+    def close(self) -> None:
+        self.http.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self.http.close()
+
+    def fetch(self, window: Window, start_index: int) -> _Page:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == window and ahead[1] == start_index:
+            page = ahead[2].result()
+        else:
+            if ahead is not None:
+                ahead[2].cancel()
+                with contextlib.suppress(Exception):  # a wasted guess: its failure does not matter
+                    ahead[2].result()
+            page = self._get(window, start_index)
+        nxt = start_index + page.received
+        if self._pool is not None and page.received >= page.results_per_page and nxt < page.total_results:
+            self._ahead = (window, nxt, self._pool.submit(self._get, window, nxt))
+        return page
+
+    def _get(self, window: Window, start_index: int) -> _Page:
+        params = {
+            **window.params(),
+            "resultsPerPage": str(self.config.results_per_page),
+            "startIndex": str(start_index),
+        }
+        what = f"NVD API page startIndex={start_index} ({window})"
+        doc = self.http.get(self.config.api_url, params=params, decode=_decode_page, what=what)
+        origin = f"{self.config.api_url} startIndex={start_index}"
+        vulns: list[Vulnerability] = []
+        problems: list[RecordProblem] = []
+        for item in iter_document(doc, origin=origin):
+            if isinstance(item, Vulnerability):
+                vulns.append(item)
+            else:
+                problems.append(item)
+        return _Page(
+            start_index,
+            int(doc["totalResults"]),
+            self.config.results_per_page,
+            tuple(vulns),
+            tuple(problems),
+            len(doc["vulnerabilities"]),
+        )
+
+
+def _origin(config: NvdApiConfig, plan: SyncPlan) -> str:
+    if plan.mode == "full":
+        return f"{config.api_url} (full load)"
+    first, last = plan.windows[0], plan.windows[-1]
+    assert first.start is not None and last.end is not None
+    return (
+        f"{config.api_url} (lastModified {format_nvd_time(first.start)} .. {format_nvd_time(last.end)}, "
+        f"{len(plan.windows)} window{'s' if len(plan.windows) != 1 else ''})"
+    )
+
+
+def sync_nvd_api(
+    engine: Engine,
+    config: NvdApiConfig | None = None,
+    *,
+    full: bool = False,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    on_page: Callable[[PageEvent], None] | None = None,
+) -> NvdSyncReport:
+    """Sync the store from the NVD API: resume an unfinished sync, or start a new one (see
+    :func:`plan_sync`; ``full`` or ``since`` discard an unfinished one).
+
+    Raises :class:`~cvewatch.sources.http.FetchError` (:class:`ApiKeyRejected` for a refused key) when the
+    API cannot be read; every page committed before stays committed and the next call resumes after it.
+    """
+    config = config or NvdApiConfig.from_env()
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    with engine.begin() as conn:
+        cursor = load_cursor(conn, SOURCE) or {}
+        saved = Checkpoint.from_json(cursor.get("checkpoint"))
+        interrupted: int | None = None
+        if (
+            saved is not None
+            and run_status(conn, saved.run_id) == "running"
+            and mark_interrupted(conn, saved.run_id, "interrupted: the process ended before the run finished")
+        ):
+            interrupted = saved.run_id
+        resumed = saved is not None and not full and since is None
+        if saved is not None and resumed:
+            plan, window, start_index = saved.plan, saved.window, saved.start_index
+        else:
+            plan = plan_sync(now, last_success(conn, SOURCE), full=full, since=since, overlap=config.overlap)
+            window, start_index = 0, 0
+        run_id = start_run(conn, SOURCE, _origin(config, plan))
+        cursor["checkpoint"] = Checkpoint(run_id, plan, window, start_index).to_json()
+        save_cursor(conn, SOURCE, cursor)
+    if interrupted is not None:
+        log.warning("run %d had been interrupted; marked as such", interrupted)
+    log.info(
+        "nvd sync run %d: %s %s, window %d/%d from startIndex %d",
+        run_id,
+        "resuming" if resumed else "starting",
+        plan.mode,
+        window + 1,
+        len(plan.windows),
+        start_index,
+    )
+    counts = {"pages": 0, "new": 0, "updated": 0, "unchanged": 0, "rejected": 0, "errors": 0, "received": 0}
+    messages: list[str] = []
+    incomplete = False
+    fetcher = _Fetcher(config)
+    try:
+        while window < len(plan.windows):
+            page = fetcher.fetch(plan.windows[window], start_index)
+            next_index = start_index + page.received
+            window_done = page.received == 0 or next_index >= page.total_results
+            if not window_done and page.received < page.results_per_page:
+                window_done = True
+            if window_done and next_index < page.total_results:
+                incomplete = True
+                messages.append(
+                    f"window {window + 1}/{len(plan.windows)} ({plan.windows[window]}): "
+                    f"the page at startIndex {start_index} held {page.received} records "
+                    f"while totalResults is {page.total_results}; "
+                    "the window was ended there and will be read again by the next sync"
+                )
+                log.warning(messages[-1])
+            messages.extend(str(p) for p in page.problems[: max(0, _MAX_MESSAGES - len(messages))])
+            next_window, next_start = (window + 1, 0) if window_done else (window, next_index)
+            with engine.begin() as conn:
+                stats = upsert_batch(conn, page.vulnerabilities)
+                add_run_progress(
+                    conn,
+                    run_id,
+                    pages=1,
+                    new=stats.new,
+                    updated=stats.updated,
+                    unchanged=stats.unchanged,
+                    rejected=stats.rejected,
+                    errors=len(page.problems),
+                )
+                cursor["checkpoint"] = Checkpoint(run_id, plan, next_window, next_start).to_json()
+                save_cursor(conn, SOURCE, cursor)
+            counts["pages"] += 1
+            counts["received"] += page.received
+            counts["new"] += stats.new
+            counts["updated"] += stats.updated
+            counts["unchanged"] += stats.unchanged
+            counts["rejected"] += stats.rejected
+            counts["errors"] += len(page.problems)
+            log.info(
+                "page: window %d/%d startIndex %d received %d totalResults %d new %d updated %d",
+                window + 1,
+                len(plan.windows),
+                start_index,
+                page.received,
+                page.total_results,
+                stats.new,
+                stats.updated,
+            )
+            if on_page is not None:
+                on_page(
+                    PageEvent(
+                        window,
+                        len(plan.windows),
+                        start_index,
+                        page.received,
+                        page.total_results,
+                        counts["pages"],
+                    )
+                )
+            window, start_index = next_window, next_start
+    except BaseException as exc:
+        with engine.begin() as conn:
+            finish_run(conn, run_id, status="failed", messages=[*messages, f"{type(exc).__name__}: {exc}"])
+        raise
+    finally:
+        fetcher.close()
+    status = "partial" if incomplete or counts["errors"] else "ok"
+    with engine.begin() as conn:
+        finish_run(conn, run_id, status=status, messages=messages)
+        cursor.pop("checkpoint", None)
+        cursor["last_run"] = run_id
+        cursor["last_plan"] = plan.to_json()
+        if incomplete:
+            save_cursor(conn, SOURCE, cursor)
+        else:
+            mark_success(conn, SOURCE, plan.end, cursor)
+    return NvdSyncReport(
+        run_id=run_id,
+        status=status,
+        mode=plan.mode,
+        resumed=resumed,
+        interrupted_run=interrupted,
+        windows=len(plan.windows),
+        pages=counts["pages"],
+        received=counts["received"],
+        new=counts["new"],
+        updated=counts["updated"],
+        unchanged=counts["unchanged"],
+        rejected=counts["rejected"],
+        errors=counts["errors"],
+        messages=tuple(messages),
+        end=plan.end,
+    )
+
+
+def iter_api_pages(config: NvdApiConfig, window: Window | None = None) -> Iterator[list[Vulnerability]]:
+    """Every page of one window as a list of records, without the store (for tools and benchmarks)."""
+    window = window or Window()
+    fetcher = _Fetcher(config)
+    try:
+        start = 0
+        while True:
+            page = fetcher.fetch(window, start)
+            yield list(page.vulnerabilities)
+            start += page.received
+            if page.received < page.results_per_page or start >= page.total_results:
+                return
+    finally:
+        fetcher.close()
