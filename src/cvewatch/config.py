@@ -1,4 +1,4 @@
-"""Settings of the scheduled job: a TOML file (``--config`` or ``$CVEWATCH_CONFIG``) plus environment variables.
+"""Settings of the scheduled job: a TOML file (``--config`` or ``$CVEWATCH_CONFIG``) and environment.
 
 ```toml
 [store]
@@ -176,7 +176,9 @@ def settings_from(doc: Mapping[str, Any], env: Mapping[str, str], origin: str = 
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where}: unknown time zone {tz!r} (an IANA name such as 'UTC' or 'Europe/Paris')")
+        raise ConfigError(
+            f"{where}: unknown time zone {tz!r} (an IANA name such as 'UTC' or 'Europe/Paris')"
+        ) from None
 
     url_value = store.get("url")
     db_url = _str(url_value, f"{origin}: store.url") if url_value is not None else None
@@ -217,7 +219,9 @@ def settings_from(doc: Mapping[str, Any], env: Mapping[str, str], origin: str = 
     )
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
     """Settings from ``path`` (else ``$CVEWATCH_CONFIG``, else no file) and the environment."""
     env = os.environ if env is None else env
     location = str(path) if path is not None else env.get(CONFIG_ENV) or None

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cvewatch import __version__
-from cvewatch.cli import db, demo, inventory, mapping, publish, scan, sync, triage
+from cvewatch.cli import db, demo, inventory, lint, mapping, publish, scan, sources, sync, triage
 from cvewatch.cli.common import State, out
 
 app = typer.Typer(
@@ -28,6 +28,8 @@ app.add_typer(mapping.app, name="mapping")
 app.add_typer(triage.app, name="triage")
 app.command("scan")(scan.scan)
 app.command("demo")(demo.demo)
+app.command("lint")(lint.lint)
+app.command("schedule")(sources.schedule)
 
 
 def _version(value: bool) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems
+
+if TYPE_CHECKING:
+    from cvewatch.inventory.packages import InstalledPackage
 
 app = typer.Typer(help="Load the distribution's packages: spec trees and node images.", no_args_is_help=True)
 
@@ -38,7 +41,13 @@ def load_specs(
 @app.command("load-image")
 @handled
 def load_image(
-    file: Annotated[Path, typer.Argument(help="An AKS node-image build note or an `rpm -qa` list.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A package list: AKS node-image build note, `rpm -qa` (plain or --qf JSON lines), "
+            "SPDX or CycloneDX JSON."
+        ),
+    ],
     name: Annotated[str, typer.Option("--name", help="The node image's name.")],
     release: Annotated[str, typer.Option("--release", help="The release the image is built from.")],
 ) -> None:
@@ -70,3 +79,63 @@ def releases(json_out: Annotated[bool, typer.Option("--json", help="JSON output.
     for n, c in rows:
         table.add_row(n, str(c))
     out.print(table)
+
+
+def _image_packages(ref: str) -> tuple[list[InstalledPackage], str]:
+    """A file's packages when ``ref`` is an existing path, else the store's image of that name."""
+    path = Path(ref)
+    if path.exists():
+        from cvewatch.inventory.imagelist import parse_package_list
+
+        result = parse_package_list(path)
+        report_problems(result.problems)
+        if not result.packages:
+            fail(f"no package could be read from {path}")
+        return list(result.packages), f"{path} ({result.format})"
+    from cvewatch.store.inventory import load_image_packages
+
+    with engine().connect() as conn:
+        return load_image_packages(conn, ref), f"image {ref}"
+
+
+@app.command("diff")
+@handled
+def diff(
+    image_a: Annotated[
+        str, typer.Argument(help="The older image: a package-list file or an image in the store.")
+    ],
+    image_b: Annotated[
+        str, typer.Argument(help="The newer image: a package-list file or an image in the store.")
+    ],
+    json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """What changed between two node images: added, removed, upgraded and downgraded packages."""
+    from cvewatch.inventory.diff import diff_packages, evr_label
+
+    old, label_a = _image_packages(image_a)
+    new, label_b = _image_packages(image_b)
+    result = diff_packages(old, new)
+    if json_out:
+        print_json({"from": image_a, "to": image_b, **result.to_dict()})
+        return
+    out.print(f"{label_a} -> {label_b}", highlight=False)
+    for p in result.added:
+        out.print(f"  + {p.nevra}", highlight=False)
+    for p in result.removed:
+        out.print(f"  - {p.nevra}", highlight=False)
+    for title, changes in (
+        ("^", result.upgraded),
+        ("v", result.downgraded),
+        ("~", result.changed),
+    ):
+        for c in changes:
+            arch = c.new.arch if c.old.arch == c.new.arch else f"{c.old.arch} -> {c.new.arch}"
+            out.print(
+                f"  {title} {c.name} {evr_label(c.old)} -> {evr_label(c.new)} ({arch})", highlight=False
+            )
+    out.print(
+        f"{len(result.added)} added, {len(result.removed)} removed, {len(result.upgraded)} upgraded, "
+        f"{len(result.downgraded)} downgraded, {len(result.changed)} changed arch, "
+        f"{result.unchanged} unchanged",
+        highlight=False,
+    )

@@ -22,13 +22,16 @@ def scan(
     status: Annotated[
         list[str] | None, typer.Option("--status", help="Show only these statuses (repeatable).")
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Evaluate everything, not only what changed since the last scan.")
+    ] = False,
 ) -> None:
     """Decide, for every CVE that touches a package, affected / fixed / not_affected / under_investigation."""
     from cvewatch.matching.runner import run_scan
 
     if release is None and image is None:
         fail("give --release NAME or --image NAME", 2)
-    result = run_scan(engine(), release=release, image=image)
+    result = run_scan(engine(), release=release, image=image, full=full)
     verdicts = [v for v in result.verdicts if not status or v.status.value in status]
     if json_out:
         print_json([v.to_json() for v in verdicts])
@@ -46,7 +49,11 @@ def scan(
             why.replace("[", r"\["),
         )
     out.print(table)
-    print_summary(result.verdicts, f"{result.image or result.release}: {result.packages} packages scanned")
+    print_summary(
+        result.verdicts,
+        f"{result.image or result.release}: {result.mode} scan of {result.packages} packages "
+        f"({result.packages_evaluated} packages and {result.cves_evaluated} CVEs evaluated)",
+    )
     if result.unmapped_binaries:
         shown = ", ".join(result.unmapped_binaries[:15]) + (
             " …" if len(result.unmapped_binaries) > 15 else ""

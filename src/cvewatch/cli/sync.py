@@ -2,28 +2,147 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems
+from cvewatch.cli.common import engine, err, fail, handled, out, print_json, report_problems, warn
+from cvewatch.errors import ConfigError
 
 app = typer.Typer(help="Import vulnerability records.", no_args_is_help=True)
+
+
+def _setup_logging() -> bool:
+    """Structured logs on stderr when it is not a terminal; returns whether stderr is a terminal (then a
+    progress bar is shown and only warnings are logged)."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    terminal = err.is_terminal
+    root = logging.getLogger("cvewatch")
+    if not root.handlers:
+        if terminal:
+            handler: logging.Handler = RichHandler(console=err, show_path=False, show_time=False)
+            root.setLevel(logging.WARNING)
+        else:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(
+                logging.Formatter(
+                    "ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)r",
+                    datefmt="%Y-%m-%dT%H:%M:%S%z",
+                )
+            )
+            root.setLevel(logging.INFO)
+        root.addHandler(handler)
+        root.propagate = False
+    return terminal
+
+
+def _parse_since(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--since: not an ISO-8601 date or date-time: {value!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 @app.command("nvd")
 @handled
 def nvd(
     source: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--from", help="A file or folder of NVD API 2.0 pages or cve objects (.json, .json.gz)."
+            "--from",
+            help="A file or folder of NVD API 2.0 pages or cve objects (.json, .json.gz); "
+            "without it, sync from the NVD API.",
         ),
-    ],
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option("--api-url", help="The CVE API 2.0 endpoint (default: NVD's).", show_default=False),
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="A full load, whatever the last sync was.")] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="Records modified since this ISO-8601 date or date-time (UTC if no zone)."
+        ),
+    ] = None,
+    page_size: Annotated[int, typer.Option("--page-size", help="resultsPerPage, 1..2000.")] = 2000,
+    rate_limit: Annotated[
+        str,
+        typer.Option(
+            "--rate-limit",
+            help="REQUESTS/SECONDS, 'auto' (NVD's limits: 5/30 without a key, 50/30 with $NVD_API_KEY) "
+            "or 'off'.",
+        ),
+    ] = "auto",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for an answer.")] = 60.0,
 ) -> None:
-    """Import NVD CVE records, keeping the newest lastModified per CVE."""
+    """Import NVD CVE records, keeping the newest lastModified per CVE: from the NVD API (resumable,
+    incremental after the first run) or, with --from, from files."""
+    if source is not None:
+        if full or since:
+            raise ConfigError("--full and --since apply to the API, not to --from")
+        _nvd_files(source)
+        return
+    from cvewatch.sources.http import RateLimit
+    from cvewatch.sources.nvd_api import NvdApiConfig, PageEvent, sync_nvd_api
+
+    if full and since:
+        raise ConfigError("--full and --since exclude each other")
+    config = NvdApiConfig.from_env(
+        **({"api_url": api_url} if api_url else {}),
+        results_per_page=page_size,
+        rate_limit="auto" if rate_limit.strip().lower() == "auto" else RateLimit.parse(rate_limit),
+        timeout=timeout,
+    )
+    since_dt = _parse_since(since) if since else None
+    terminal = _setup_logging()
+    store = engine()
+    if terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("[bold]nvd[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("connecting", total=None)
+
+            def on_page(event: PageEvent) -> None:
+                bar.update(
+                    task,
+                    description=f"window {event.window + 1}/{event.windows}",
+                    completed=event.start_index + event.received,
+                    total=max(event.total_results, event.start_index + event.received),
+                )
+
+            report = sync_nvd_api(store, config, full=full, since=since_dt, on_page=on_page)
+    else:
+        report = sync_nvd_api(store, config, full=full, since=since_dt)
+    for message in report.messages[:20]:
+        warn(message)
+    if report.interrupted_run is not None:
+        warn(f"run {report.interrupted_run} had been interrupted; this run resumed it")
+    resumed = " (resumed)" if report.resumed else ""
+    out.print(
+        f"nvd api: run {report.run_id} {report.status}, {report.mode}{resumed}, {report.pages} pages, "
+        f"{report.received} records received, {report.new} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.rejected} rejected, {report.errors} problems",
+        highlight=False,
+    )
+
+
+def _nvd_files(source: Path) -> None:
     from cvewatch.sources.importer import import_source
     from cvewatch.sources.nvd_files import NvdFileSource
 
@@ -37,6 +156,38 @@ def nvd(
     )
     if report.status == "failed":
         fail(f"nothing could be imported from {source}")
+
+
+@app.command("nvd-feed")
+@handled
+def nvd_feed(
+    location: Annotated[
+        str, typer.Argument(help="A base URL or a folder of nvdcve-2.0-*.json.gz and .meta files.")
+    ],
+    feed: Annotated[
+        list[str] | None,
+        typer.Option("--feed", help="A feed name (nvdcve-2.0-2024, nvdcve-2.0-modified…); repeatable."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Import even feeds whose sha256 is unchanged.")
+    ] = False,
+) -> None:
+    """Import NVD 2.0 feed files, checking each against its .meta sha256 and skipping unchanged feeds."""
+    from cvewatch.sources.nvd_feeds import sync_nvd_feeds
+
+    _setup_logging()
+    report = sync_nvd_feeds(engine(), location, names=feed or None, force=force)
+    for message in report.messages[:20]:
+        warn(message)
+    for r in report.feeds:
+        if r.status == "skipped":
+            out.print(f"{r.name}: unchanged (sha256 {r.sha256[:12]}…), skipped", highlight=False)
+        else:
+            out.print(
+                f"{r.name}: {r.records} records, {r.new} new, {r.updated} updated, {r.unchanged} unchanged, "
+                f"{r.rejected} rejected, {r.errors} problems",
+                highlight=False,
+            )
 
 
 @app.command("status")
@@ -68,13 +219,27 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="JSON output.")
             ]
         )
         return
-    table = Table("run", "source", "started", "status", "new", "updated", "unchanged", "rejected", "errors")
+    table = Table(
+        "run",
+        "source",
+        "started",
+        "finished",
+        "status",
+        "pages",
+        "new",
+        "updated",
+        "unchanged",
+        "rejected",
+        "errors",
+    )
     for r in runs:
         table.add_row(
             str(r.id),
             r.source,
             f"{r.started:%Y-%m-%d %H:%M}",
+            f"{r.finished:%Y-%m-%d %H:%M}" if r.finished else "",
             r.status,
+            str(r.pages),
             str(r.new),
             str(r.updated),
             str(r.unchanged),

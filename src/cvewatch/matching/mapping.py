@@ -7,6 +7,7 @@ unreviewed so that a person can confirm or correct it.
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -75,6 +76,14 @@ class PackageMapping:
         if names is None:
             return PackageNames(package, (), curated=False)
         return PackageNames(package, names, curated=True)
+
+    @property
+    def digest(self) -> str:
+        """A sha256 of the table: a scan made with another mapping is not a base for an incremental one."""
+        text = "\n".join(
+            f"{k}={','.join(f'{v}:{p}' for v, p in names)}" for k, names in sorted(self._table.items())
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def curated_packages(self) -> dict[str, tuple[VendorProduct, ...]]:
         return dict(self._table)

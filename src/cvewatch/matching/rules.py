@@ -34,6 +34,9 @@ from cvewatch.versions.upstream import compare_upstream, in_range, with_update
 
 _UNESCAPED_COLON = re.compile(r"(?<!\\):")
 
+#: bump when a change to these rules changes verdicts: stored verdicts made before are then rescanned in full
+RULES_VERSION = 1
+
 
 class Decision(StrEnum):
     VULNERABLE = "vulnerable"

@@ -1,33 +1,122 @@
-"""Running a scan against the store: read what it needs, decide, write the verdicts back."""
+"""Running a scan against the store: read what it needs, decide, write the verdicts back.
+
+A scan is *full* the first time, on request, or when the mapping or the decision rules changed since the
+last scan of the same scope; otherwise it is *incremental*: only CVEs stored (or triaged) since the last
+scan, and packages changed since then, are evaluated again, and only their verdicts replaced. The result
+equals a full rescan (tests/matching/test_incremental.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import Engine, or_, select, tuple_
+from sqlalchemy import Connection, Engine, Table, insert, or_, select, tuple_, update
 
+from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.mapping import PackageMapping
-from cvewatch.matching.rules import distro_cves
+from cvewatch.matching.rules import RULES_VERSION, distro_cves
 from cvewatch.matching.scan import group_by_source, scan
 from cvewatch.matching.verdict import Verdict
+from cvewatch.sources.records import Vulnerability
 from cvewatch.store.inventory import (
+    T_IMAGE,
     T_RELEASE,
+    T_SRC,
     image_id,
     load_image_packages,
     load_release_packages,
+    release_id,
 )
-from cvewatch.store.triage import load_triage
-from cvewatch.store.verdicts import replace_verdicts
-from cvewatch.store.vulnerabilities import T_CPE, load_vulnerabilities
+from cvewatch.store.models import ScanRunRow
+from cvewatch.store.triage import T_TRIAGE_RECORD, load_triage
+from cvewatch.store.verdicts import T_VERDICT, load_verdicts, replace_verdicts
+from cvewatch.store.vulnerabilities import T_CPE, T_VULN, load_vulnerabilities
+from cvewatch.tracking.triage import TriageRecord
+from cvewatch.versions.rpm import EVR
+
+T_SCAN: Table = ScanRunRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
     release: str
     image: str | None
-    verdicts: list[Verdict]
+    verdicts: list[Verdict]  # every verdict of the scope after the scan
     packages: int
+    mode: str = "full"
+    cves_evaluated: int = 0
+    packages_evaluated: int = 0
     unmapped_binaries: tuple[str, ...] = ()
+
+
+def candidate_cves(
+    conn: Connection,
+    specs: Iterable[SourcePackage],
+    mapping: PackageMapping,
+    triage: Iterable[tuple[str, str]],
+) -> set[str]:
+    """Ids of the CVEs that something links to one of ``specs``: a vulnerable CPE criterion naming one of
+    their products, their own CVE patches/changelog/.nopatch, or a triage record."""
+    specs = list(specs)
+    names = {s.name for s in specs}
+    pairs: set[tuple[str, str]] = set()
+    products: set[str] = set()
+    wanted: set[str] = {cve for cve, package in triage if package in names}
+    for s in specs:
+        n = mapping.names_for(s.name)
+        if n.curated:
+            pairs.update(n.names)
+        else:
+            products.add(s.name.lower())
+        wanted |= distro_cves(s)
+    conds = []
+    pair_list, product_list = sorted(pairs), sorted(products)
+    for i in range(0, len(pair_list), 400):
+        conds.append(tuple_(T_CPE.c.vendor, T_CPE.c.product).in_(pair_list[i : i + 400]))
+    for i in range(0, len(product_list), 400):
+        conds.append(T_CPE.c.product.in_(product_list[i : i + 400]))
+    if conds:
+        stmt = select(T_CPE.c.cve_id).where(T_CPE.c.vulnerable.is_(True), or_(*conds)).distinct()
+        wanted.update(conn.execute(stmt).scalars())
+    return wanted
+
+
+@dataclass(frozen=True, slots=True)
+class _LastScan:
+    started: datetime
+    mapping_digest: str | None
+    rules_version: int | None
+
+
+def _last_scan(conn: Connection, rid: int, iid: int | None) -> _LastScan | None:
+    c = T_SCAN.c
+    stmt = (
+        select(c.started, c.mapping_digest, c.rules_version)
+        .where(c.release_id == rid, c.image_id.is_(None) if iid is None else c.image_id == iid)
+        .where(c.finished.is_not(None))
+        .order_by(c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    started = row.started if row.started.tzinfo else row.started.replace(tzinfo=UTC)
+    return _LastScan(started, row.mapping_digest, row.rules_version)
+
+
+def _changed_cves(conn: Connection, since: datetime) -> set[str]:
+    out = set(conn.execute(select(T_VULN.c.id).where(T_VULN.c.stored_at > since)).scalars())
+    out |= set(
+        conn.execute(select(T_TRIAGE_RECORD.c.cve_id).where(T_TRIAGE_RECORD.c.created_at > since)).scalars()
+    )
+    return out
+
+
+def _changed_packages(conn: Connection, rid: int, since: datetime) -> set[str]:
+    stmt = select(T_SRC.c.name).where(T_SRC.c.release_id == rid, T_SRC.c.changed_at > since)
+    return set(conn.execute(stmt).scalars())
 
 
 def run_scan(
@@ -36,17 +125,21 @@ def run_scan(
     release: str | None = None,
     image: str | None = None,
     mapping: PackageMapping | None = None,
+    full: bool = False,
 ) -> ScanResult:
     """Scan a release (or a node image, whose release is taken from the store) and store the verdicts."""
     mapping = mapping or PackageMapping.load()
+    started = datetime.now(UTC)
     with engine.begin() as conn:
+        iid: int | None = None
         if image is not None:
-            _, image_release = image_id(conn, image)
+            iid, image_release = image_id(conn, image)
             release = release or image_release
         if release is None:
             raise ValueError("run_scan needs a release or an image")
+        rid = release_id(conn, release)
         specs = load_release_packages(conn, release)
-        dist = conn.execute(select(T_RELEASE.c.dist).where(T_RELEASE.c.name == release)).scalar()
+        dist = conn.execute(select(T_RELEASE.c.dist).where(T_RELEASE.c.id == rid)).scalar()
         installed = None
         unmapped: tuple[str, ...] = ()
         if image is not None:
@@ -54,29 +147,101 @@ def run_scan(
             installed, unmapped = grouped.installed, grouped.unmapped
         scope = [s for s in specs if installed is None or s.name in installed]
         triage = load_triage(conn, release)
-        pairs: set[tuple[str, str]] = set()
-        products: set[str] = set()
-        wanted: set[str] = set()
-        for s in scope:
-            names = mapping.names_for(s.name)
-            if names.curated:
-                pairs.update(names.names)
-            else:
-                products.add(s.name.lower())
-            wanted |= distro_cves(s)
-        wanted |= {cve for cve, _ in triage}
-        conds = []
-        pair_list, product_list = sorted(pairs), sorted(products)
-        for i in range(0, len(pair_list), 400):
-            conds.append(tuple_(T_CPE.c.vendor, T_CPE.c.product).in_(pair_list[i : i + 400]))
-        for i in range(0, len(product_list), 400):
-            conds.append(T_CPE.c.product.in_(product_list[i : i + 400]))
-        if conds:
-            stmt = select(T_CPE.c.cve_id).where(T_CPE.c.vulnerable.is_(True), or_(*conds)).distinct()
-            wanted.update(conn.execute(stmt).scalars())
-        vulns = {v.id: v for v in load_vulnerabilities(conn, sorted(wanted))}
-        verdicts = scan(
-            vulns, scope, mapping, release=release, dist=dist, image=image, installed=installed, triage=triage
+
+        last = None if full else _last_scan(conn, rid, iid)
+        if last is not None and (
+            last.mapping_digest != mapping.digest or last.rules_version != RULES_VERSION
+        ):
+            last = None
+        if last is not None and iid is not None:
+            loaded = conn.execute(select(T_IMAGE.c.loaded_at).where(T_IMAGE.c.id == iid)).scalar()
+            if (
+                loaded is not None
+                and (loaded if loaded.tzinfo else loaded.replace(tzinfo=UTC)) > last.started
+            ):
+                last = None  # the image's package list was replaced: start over
+
+        run_id = conn.execute(
+            insert(T_SCAN).values(
+                release_id=rid,
+                image_id=iid,
+                started=started,
+                mode="full" if last is None else "incremental",
+                mapping_digest=mapping.digest,
+                rules_version=RULES_VERSION,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+
+        if last is None:
+            ids = candidate_cves(conn, scope, mapping, triage)
+            vulns = {v.id: v for v in load_vulnerabilities(conn, sorted(ids))}
+            verdicts = _scan(vulns, scope, mapping, release, dist, image, installed, triage)
+            replace_verdicts(conn, release, image, verdicts)
+            cves_n, pkgs_n = len(vulns), len(scope)
+        else:
+            changed_cves = _changed_cves(conn, last.started)
+            changed = _changed_packages(conn, rid, last.started) & {s.name for s in scope}
+            present = {s.name for s in scope}
+            gone = (
+                set(
+                    conn.execute(
+                        select(T_VERDICT.c.package)
+                        .where(T_VERDICT.c.release_id == rid)
+                        .where(T_VERDICT.c.image_id.is_(None) if iid is None else T_VERDICT.c.image_id == iid)
+                        .distinct()
+                    ).scalars()
+                )
+                - present
+            )
+            changed_specs = [s for s in scope if s.name in changed]
+            other_specs = [s for s in scope if s.name not in changed]
+            ids_p = candidate_cves(conn, changed_specs, mapping, triage) if changed_specs else set()
+            vulns_p = {v.id: v for v in load_vulnerabilities(conn, sorted(ids_p))}
+            vulns_c = {v.id: v for v in load_vulnerabilities(conn, sorted(changed_cves))}
+            verdicts = _scan(vulns_p, changed_specs, mapping, release, dist, image, installed, triage)
+            verdicts += _scan(vulns_c, other_specs, mapping, release, dist, image, installed, triage)
+            replace_verdicts(
+                conn,
+                release,
+                image,
+                verdicts,
+                only_cves=sorted(changed_cves),
+                only_packages=sorted(changed | gone),
+            )
+            cves_n, pkgs_n = len(vulns_c | vulns_p), len(changed_specs)
+        all_verdicts = load_verdicts(conn, release, image)
+        conn.execute(
+            update(T_SCAN)
+            .where(T_SCAN.c.id == run_id)
+            .values(
+                finished=datetime.now(UTC),
+                cves_evaluated=cves_n,
+                packages_evaluated=pkgs_n,
+                verdicts=len(all_verdicts),
+            )
         )
-        replace_verdicts(conn, release, image, verdicts)
-    return ScanResult(release, image, verdicts, len(scope), unmapped)
+    return ScanResult(
+        release,
+        image,
+        all_verdicts,
+        len(scope),
+        "full" if last is None else "incremental",
+        cves_n,
+        pkgs_n,
+        unmapped,
+    )
+
+
+def _scan(
+    vulns: Mapping[str, Vulnerability],
+    specs: Sequence[SourcePackage],
+    mapping: PackageMapping,
+    release: str,
+    dist: str | None,
+    image: str | None,
+    installed: Mapping[str, EVR] | None,
+    triage: Mapping[tuple[str, str], TriageRecord],
+) -> list[Verdict]:
+    return scan(
+        vulns, specs, mapping, release=release, dist=dist, image=image, installed=installed, triage=triage
+    )

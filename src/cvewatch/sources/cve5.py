@@ -49,8 +49,10 @@ __all__ = [
     "VersionChange",
     "delta_cve_ids",
     "import_cve5",
+    "parse_datetime",
     "parse_record",
     "read_location",
+    "read_record",
     "record_path",
 ]
 
@@ -312,7 +314,9 @@ def parse_record(doc: Any, *, origin: str = "<record>") -> Cve5Record:
     if cna is None:
         raise RecordError("missing containers.cna", where)
     cna = _dict(cna, "containers.cna", where)
-    adps = [_dict(a, "an adp container", where) for a in _list(containers.get("adp"), "containers.adp", where)]
+    adps = [
+        _dict(a, "an adp container", where) for a in _list(containers.get("adp"), "containers.adp", where)
+    ]
 
     metrics: list[Cve5Metric] = []
     cwes: list[str] = []

@@ -69,7 +69,11 @@ def _score_date(value: str | None, origin: str) -> date | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value).astimezone(UTC).date() if "T" in value else date.fromisoformat(value)
+        return (
+            datetime.fromisoformat(value).astimezone(UTC).date()
+            if "T" in value
+            else date.fromisoformat(value)
+        )
     except ValueError:
         raise InputError(f"score_date is not a date: {value!r}", origin) from None
 
@@ -184,7 +188,8 @@ def import_epss(
                 conn,
                 run_id,
                 status=("partial" if problems else "ok") if stored else "failed",
-                messages=[str(p) for p in problems] + ([f"stale: {origin} is older than the store"] if stale else []),
+                messages=[str(p) for p in problems]
+                + ([f"stale: {origin} is older than the store"] if stale else []),
                 new=len(data.scores) if stored and data is not None and not stale else 0,
                 unchanged=len(data.scores) if stale and data is not None else 0,
                 errors=len(problems),

@@ -405,6 +405,8 @@ class ScanRunRow(Base):
     started: Mapped[datetime] = mapped_column(UTC_DT)
     finished: Mapped[datetime | None] = mapped_column(UTC_DT)
     mode: Mapped[str] = mapped_column(String(12))  # full, incremental
+    mapping_digest: Mapped[str | None] = mapped_column(String(64))  # a changed mapping forces a full scan
+    rules_version: Mapped[int | None] = mapped_column(Integer)  # so do changed decision rules
     cves_evaluated: Mapped[int] = mapped_column(Integer, default=0)
     packages_evaluated: Mapped[int] = mapped_column(Integer, default=0)
     verdicts: Mapped[int] = mapped_column(Integer, default=0)

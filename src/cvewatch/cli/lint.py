@@ -1,0 +1,43 @@
+"""`cvewatch lint SPECS_DIR`: the CVE bookkeeping of a SPECS tree (rules in docs/lint.md)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cvewatch.cli.common import fail, handled, out, print_json
+
+
+@handled
+def lint(
+    specs_dir: Annotated[
+        Path, typer.Argument(help="A SPECS tree (one folder per package) or one package folder.")
+    ],
+    json_out: Annotated[bool, typer.Option("--json", help="JSON output: a list of findings.")] = False,
+    dist: Annotated[str, typer.Option("--dist", help="The dist tag %{?dist} expands to.")] = ".azl3",
+) -> None:
+    """Check specs, patch files, %changelog and .nopatch files. Exit status 1 on any error finding."""
+    from cvewatch.inventory.lint import RULES, SEVERITY_ORDER, lint_tree
+
+    if not specs_dir.is_dir():
+        fail(f"not a folder: {specs_dir}")
+    result = lint_tree(specs_dir, dist=dist)
+    if result.specs == 0:
+        fail(f"no spec file in {specs_dir}")
+    if json_out:
+        print_json([f.to_dict() for f in result.findings])
+    else:
+        for f in result.findings:
+            out.print(str(f), highlight=False, markup=False, soft_wrap=True)
+        counts = Counter((f.rule, f.severity) for f in result.findings)
+        table = Table("rule", *(s.value for s in SEVERITY_ORDER), title=f"{result.specs} specs")
+        for rule in RULES:
+            table.add_row(rule, *(str(counts[(rule, s)]) for s in SEVERITY_ORDER))
+        table.add_row("total", *(str(sum(counts[(r, s)] for r in RULES)) for s in SEVERITY_ORDER))
+        out.print(table)
+    if result.has_errors:
+        raise typer.Exit(1)

@@ -1,0 +1,634 @@
+"""Spec lint: the CVE bookkeeping of a SPECS tree (patch files, ``%changelog``, ``.nopatch`` triage files).
+
+Each finding names a file (relative to the linted root), a line when there is one, a rule, a severity and a
+message. The rules, what they check and why, are in ``docs/lint.md``; :data:`RULES` lists them with their
+severities. Specs are read with :func:`cvewatch.inventory.specfile.parse_spec_text` (conditionals evaluated
+for x86_64, macros expanded), so a Patch line in a false ``%if`` branch is not "applied"; the rules that
+would misfire on such lines (unused-patch-file) also look at the raw text.
+
+Reads files; writes nothing. Never raises on a spec's content: everything becomes a finding.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from cvewatch.inventory.changelog import CVE_RE, parse_header
+from cvewatch.inventory.packages import PatchFile, Problem, SourcePackage
+from cvewatch.inventory.specfile import SECTIONS, parse_spec_text, patch_header_cves, read_text
+from cvewatch.inventory.tree import kernel_defines
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+
+# rule -> what it finds (one line; docs/lint.md has the why)
+RULES: dict[str, str] = {
+    "missing-patch-file": "a PatchN line names a file that is not in the spec's folder",
+    "cve-patch-mismatch": "a CVE-named patch whose header names other CVEs than its file name",
+    "unused-patch-file": "a *.patch file in the folder that no Patch line (nor the spec text) names",
+    "patch-without-cve-ref": "a CVE-named patch file whose text never names a CVE id",
+    "missing-cve-reference": "a Patch line named for a CVE that %changelog never mentions",
+    "invalid-cve-format": "a CVE id that is not CVE-YYYY-NNNN (digit count, case, dash character)",
+    "future-dated-cve": "a CVE id whose year is after its changelog entry's date, or after today",
+    "duplicate-cve-patch": "the same patch file applied twice, or several patch files for one CVE",
+    "missing-changelog-entry": "the spec's current [epoch:]version-release has no %changelog entry",
+    "invalid-changelog-format": "a %changelog header that rpm rejects or that departs from the house format",
+    "missing-cve-in-changelog": "a patch whose header declares a CVE fix that no %changelog entry names",
+    "empty-nopatch-justification": "an empty CVE-*.nopatch triage file",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    path: str  # relative to the linted root, with "/" separators
+    line: int | None
+    rule: str
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        loc = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{loc}: {self.severity.value} [{self.rule}] {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LintResult:
+    root: str
+    specs: int
+    findings: tuple[Finding, ...]
+    problems: tuple[Problem, ...]  # what the spec parser could not read (not findings)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+    def counts(self) -> dict[tuple[str, Severity], int]:
+        return dict(Counter((f.rule, f.severity) for f in self.findings))
+
+
+# -- CVE ids ---------------------------------------------------------------------------------------------
+
+_DASHES = "-‐‑‒–—―−_"  # hyphen-minus, the Unicode hyphens and dashes, minus sign, underscore
+# anything that looks like a CVE id: "cve", an optional dash-like separator, digits, a separator, digits
+_CVE_LIKE_RE = re.compile(rf"(?<![A-Za-z0-9])(cve)([{_DASHES}]?)(\d+)(?:([{_DASHES}])(\d+))?", re.IGNORECASE)
+_STRICT_CVE_RE = re.compile(r"^CVE-(\d{4})-(\d{4,7})$")
+_FIRST_CVE_YEAR = 1999
+
+
+def malformed_cve_ids(text: str) -> list[tuple[str, str]]:
+    """(token, why) for each CVE-like token in ``text`` that is not a well-formed ``CVE-YYYY-NNNN``."""
+    out: list[tuple[str, str]] = []
+    if "cve" not in text.lower():
+        return out
+    for m in _CVE_LIKE_RE.finditer(text):
+        word, sep1, year, sep2, number = m.groups()
+        token = m.group(0)
+        if number is None:
+            # "CVE-2019" alone is a year, not an id; "CVE-12345" is broken
+            if sep1 and len(year) >= 2 and len(year) != 4:
+                out.append((token, "no year and sequence number"))
+            continue
+        why: list[str] = []
+        if word != "CVE":
+            why.append(f"{word!r} instead of 'CVE'")
+        for sep in (sep1, sep2):
+            if sep != "-":
+                what = "no separator" if not sep else f"{sep!r} (U+{ord(sep):04X}) instead of '-'"
+                why.append(what)
+        if len(year) != 4:
+            why.append(f"year of {len(year)} digits")
+        elif int(year) < _FIRST_CVE_YEAR:
+            why.append(f"year {year} before 1999")
+        if not 4 <= len(number) <= 7:
+            why.append(f"sequence number of {len(number)} digits")
+        if why:
+            out.append((token, ", ".join(dict.fromkeys(why))))
+    return out
+
+
+def _year(cve: str) -> int:
+    return int(cve[4:8])
+
+
+# -- reading a folder ------------------------------------------------------------------------------------
+
+_PATCH_LINE_RE = re.compile(r"^\s*Patch(\d*)\s*:\s*(\S+)", re.IGNORECASE)
+_NOPATCH_RE = re.compile(r"^(CVE-\d{4}-\d{4,})\.nopatch$")
+_PATCH_EXTS = (".patch",)
+_STRICT_HEADER_RE = re.compile(
+    r"^\* (Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2}) (\d{4}) "
+    r"(\S[^<>]*?) <[^<>\s@]+@[^<>\s]+> - (\S+)$"
+)
+_DAY_RE = re.compile(r"^\*\s*(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MAX_PATCH_BYTES = 4 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    line: int
+    text: str
+    when: date | None
+    evr: str | None
+    cves: tuple[str, ...]  # strict ids in the entry's text
+
+
+@dataclass(slots=True)
+class _Changelog:
+    start: int | None  # line of %changelog
+    headers: list[_Header]
+    text: str  # the whole section
+    bad: list[tuple[int, str]]  # "*" lines that are not entry headers
+
+
+def _changelog(lines: Sequence[str], dist: str) -> _Changelog:
+    start: int | None = None
+    for k, line in enumerate(lines):
+        if line.startswith("%changelog") and line[10:].strip() == "":
+            start = k
+            break
+    if start is None:
+        return _Changelog(None, [], "", [])
+    body: list[tuple[int, str]] = []
+    bad: list[tuple[int, str]] = []
+    for k in range(start + 1, len(lines)):
+        s = lines[k]
+        if s.startswith("%"):
+            word = re.match(r"%([A-Za-z_]+)", s)
+            if word is not None and word.group(1) == "changelog":
+                bad.append((k + 1, s))  # a second %changelog line: rpm reads on, so do we
+                continue
+            if word is not None and word.group(1) in SECTIONS:
+                break
+        body.append((k + 1, s))
+    headers: list[_Header] = []
+    texts: dict[int, list[str]] = defaultdict(list)
+    current: int | None = None
+    for lineno, s in body:
+        if s.startswith("*"):
+            parsed = parse_header(s, dist=dist)
+            if parsed is None or parsed[0] is None:
+                bad.append((lineno, s))
+                if current is not None:
+                    texts[current].append(s)
+                continue
+            headers.append(_Header(lineno, s.rstrip(), parsed[0], parsed[2], ()))
+            current = lineno
+        elif current is not None:
+            texts[current].append(s)
+    headers = [
+        _Header(h.line, h.text, h.when, h.evr, tuple(dict.fromkeys(CVE_RE.findall("\n".join(texts[h.line])))))
+        for h in headers
+    ]
+    return _Changelog(start + 1, headers, "\n".join(s for _, s in body), bad)
+
+
+def _read(path: Path, limit: int = _MAX_PATCH_BYTES) -> str | None:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _signature_names(folder: Path) -> set[str]:
+    """File names listed in the folder's ``*.signatures.json`` (sources fetched by the build, not in git)."""
+    names: set[str] = set()
+    for sig in folder.glob("*.signatures.json"):
+        try:
+            doc = json.loads(sig.read_text("utf-8", errors="replace"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("Signatures"), dict):
+            names.update(str(k) for k in doc["Signatures"])
+    return names
+
+
+def _raw_patch_patterns(text: str) -> list[str]:
+    """Glob patterns from the raw Patch lines (every %if branch): each macro becomes ``*``."""
+    out: list[str] = []
+    for line in text.splitlines():
+        m = _PATCH_LINE_RE.match(line)
+        if m is None:
+            continue
+        value = m.group(2)
+        value = value.rsplit("#/", 1)[1] if "#/" in value else value.rsplit("/", 1)[-1]
+        pattern = re.sub(r"%\{[^}]*\}|%[A-Za-z_][A-Za-z0-9_]*", "*", value)
+        pattern = pattern.replace("[", "[[]")
+        out.append(pattern)
+    return out
+
+
+def _patch_lines(text: str) -> dict[str, list[int]]:
+    """Raw PatchN values' numbers -> line numbers, for pointing a finding at its Patch line."""
+    by_number: dict[str, list[int]] = defaultdict(list)
+    for k, line in enumerate(text.splitlines(), 1):
+        m = _PATCH_LINE_RE.match(line)
+        if m is not None:
+            by_number[m.group(1)].append(k)
+    return by_number
+
+
+def _line_of(patch: PatchFile, by_number: dict[str, list[int]], lines: Sequence[str]) -> int | None:
+    for lineno in by_number.get("" if patch.number is None else str(patch.number), []):
+        if patch.filename in lines[lineno - 1]:
+            return lineno
+    numbered = by_number.get("" if patch.number is None else str(patch.number), [])
+    if numbered:
+        return numbered[0]
+    for k, line in enumerate(lines, 1):
+        if patch.filename in line:
+            return k
+    return None
+
+
+def _name_cves(filename: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(CVE_RE.findall(filename)))
+
+
+# -- the rules -------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Ctx:
+    rel: str  # the spec's path relative to the root
+    folder_rel: str
+    findings: list[Finding]
+
+    def add(
+        self, line: int | None, rule: str, severity: Severity, message: str, path: str | None = None
+    ) -> None:
+        self.findings.append(Finding(path if path is not None else self.rel, line, rule, severity, message))
+
+
+def _lint_spec(
+    spec: Path,
+    rel: str,
+    folder_rel: str,
+    names: Sequence[str],
+    *,
+    today: date,
+    dist: str,
+    defines: dict[str, str],
+    patch_texts: dict[str, str | None],
+    fetched: set[str],
+    findings: list[Finding],
+    problems: list[Problem],
+) -> SourcePackage | None:
+    ctx = _Ctx(rel, folder_rel, findings)
+    text = read_text(spec)
+    lines = text.splitlines()
+    folder = spec.parent
+
+    def read_sibling(name: str) -> str | None:
+        if name not in patch_texts:
+            patch_texts[name] = _read(folder / name)
+        return patch_texts[name]
+
+    result = parse_spec_text(
+        text, path=rel, dist=dist, sibling_files=names, read_sibling=read_sibling, defines=defines
+    )
+    problems.extend(result.problems)
+    pkg = result.package
+    clog = _changelog(lines, dist)
+    clog_upper = clog.text.upper()
+
+    # invalid-cve-format: anywhere in the spec text
+    for lineno, line in enumerate(lines, 1):
+        for token, why in malformed_cve_ids(line):
+            ctx.add(lineno, "invalid-cve-format", Severity.WARNING, f"{token!r}: {why}")
+
+    # invalid-changelog-format and future-dated-cve (changelog side)
+    _check_changelog(ctx, clog)
+    for h in clog.headers:
+        if h.when is None:
+            continue
+        later = [c for c in h.cves if _year(c) > h.when.year]
+        for cve in later:
+            ctx.add(
+                h.line,
+                "future-dated-cve",
+                Severity.WARNING,
+                f"{cve} is cited in an entry dated {h.when.isoformat()}, before the CVE's year",
+            )
+    for lineno, line in enumerate(lines, 1):
+        if clog.start is not None and lineno > clog.start:
+            break
+        for cve in dict.fromkeys(CVE_RE.findall(line)):
+            if _year(cve) > today.year:
+                ctx.add(
+                    lineno, "future-dated-cve", Severity.WARNING, f"{cve} has a year after today ({today})"
+                )
+
+    if pkg is None:
+        return None
+
+    # missing-changelog-entry
+    _check_current_entry(ctx, pkg, clog, dist)
+
+    by_number = _patch_lines(text)
+    seen_files: dict[str, int | None] = {}
+    files_by_cve: dict[str, list[str]] = defaultdict(list)
+    for patch in pkg.patches:
+        if "%" in patch.filename:
+            continue
+        line = _line_of(patch, by_number, lines)
+        label = f"Patch{'' if patch.number is None else patch.number}"
+        if patch.filename in seen_files:
+            first = seen_files[patch.filename]
+            ctx.add(
+                line,
+                "duplicate-cve-patch",
+                Severity.ERROR,
+                f"{patch.filename} is applied twice ({label}, first at line {first})",
+            )
+            continue
+        seen_files[patch.filename] = line
+        present = patch.present or (folder / "SOURCES" / patch.filename).is_file()
+        if not present and patch.filename not in fetched:
+            ctx.add(
+                line,
+                "missing-patch-file",
+                Severity.ERROR,
+                f"{label} names {patch.filename}, not in the folder",
+            )
+        name_cves = _name_cves(patch.filename)
+        for cve in name_cves:
+            files_by_cve[cve].append(patch.filename)
+            if cve not in clog_upper:
+                ctx.add(
+                    line,
+                    "missing-cve-reference",
+                    Severity.WARNING,
+                    f"{label} {patch.filename} is named for {cve}, which %changelog never mentions",
+                )
+        body = patch_texts.get(patch.filename) if present else None
+        if body:
+            declared = [c for c in patch_header_cves(body) if c not in name_cves]
+            absent = [c for c in declared if not any(c in h.cves for h in clog.headers)]
+            if absent:
+                ctx.add(
+                    line,
+                    "missing-cve-in-changelog",
+                    Severity.WARNING,
+                    f"{label} {patch.filename} declares {', '.join(absent)} in its header; "
+                    "no %changelog entry names it",
+                )
+    for cve, files in sorted(files_by_cve.items()):
+        if len(files) > 1:
+            ctx.add(
+                seen_files.get(files[1]),
+                "duplicate-cve-patch",
+                Severity.INFO,
+                f"{cve} is fixed by {len(files)} patch files: {', '.join(files)}",
+            )
+    return pkg
+
+
+def _check_current_entry(ctx: _Ctx, pkg: SourcePackage, clog: _Changelog, dist: str) -> None:
+    release = pkg.release[: -len(dist)] if dist and pkg.release.endswith(dist) else pkg.release
+    wanted = {f"{pkg.version}-{release}", f"{pkg.epoch}:{pkg.version}-{release}"}
+    label = f"{pkg.epoch}:{pkg.version}-{release}" if pkg.epoch else f"{pkg.version}-{release}"
+    if clog.start is None:
+        ctx.add(None, "missing-changelog-entry", Severity.ERROR, f"no %changelog section for {label}")
+        return
+    evrs = [h.evr for h in clog.headers if h.evr]
+    if any(e in wanted for e in evrs):
+        return
+    if "_" in release:
+        # out-of-tree kernel modules: Release: N%{release_suffix} with _<kernel version>.<kernel release>;
+        # the changelog names N, or N with the kernel of the day
+        base = {f"{pkg.version}-{release.split('_', 1)[0]}"}
+        if any(e.split("_", 1)[0] in base or e.split(":", 1)[-1].split("_", 1)[0] in base for e in evrs):
+            return
+    top = f"; the newest entry is {evrs[0]}" if evrs else ""
+    ctx.add(
+        clog.headers[0].line if clog.headers else clog.start,
+        "missing-changelog-entry",
+        Severity.ERROR,
+        f"no %changelog entry for the current {label}{top}",
+    )
+
+
+def _check_changelog(ctx: _Ctx, clog: _Changelog) -> None:
+    rule = "invalid-changelog-format"
+    for lineno, s in clog.bad:
+        if s.startswith("%changelog"):
+            ctx.add(lineno, rule, Severity.WARNING, "a second %changelog line")
+            continue
+        ctx.add(
+            lineno, rule, Severity.ERROR, f"'*' line is not an entry header with a date: {s.strip()[:70]!r}"
+        )
+    previous: _Header | None = None
+    loose: list[int] = []
+    for k, h in enumerate(clog.headers):
+        assert h.when is not None
+        day = _DAY_RE.match(h.text)
+        if day is not None and _WEEKDAYS[h.when.weekday()] != day.group(1):
+            ctx.add(
+                h.line,
+                rule,
+                Severity.WARNING,
+                f"{h.when.isoformat()} is a {_WEEKDAYS[h.when.weekday()]}, not a {day.group(1)}",
+            )
+        if previous is not None and previous.when is not None and h.when > previous.when:
+            ctx.add(
+                h.line,
+                rule,
+                Severity.ERROR,
+                f"dated {h.when.isoformat()}, after the entry above it ({previous.when.isoformat()} at "
+                f"line {previous.line}): not in descending order",
+            )
+        if _STRICT_HEADER_RE.match(h.text) is None:
+            if k == 0:
+                ctx.add(
+                    h.line,
+                    rule,
+                    Severity.WARNING,
+                    f"newest entry header is not '* Day Mon DD YYYY Name <email> - EVR': {h.text[:80]!r}",
+                )
+            else:
+                loose.append(h.line)
+        previous = h
+    if loose:
+        ctx.add(
+            loose[0],
+            rule,
+            Severity.INFO,
+            f"{len(loose)} older entry header(s) depart from '* Day Mon DD YYYY Name <email> - EVR' "
+            f"(first at line {loose[0]})",
+        )
+
+
+def _lint_folder_files(
+    ctx: _Ctx,
+    folder: Path,
+    names: Sequence[str],
+    spec_texts: Iterable[str],
+    applied: set[str],
+    patch_texts: dict[str, str | None],
+    today: date,
+) -> None:
+    texts = list(spec_texts)
+    patterns = [p for t in texts for p in _raw_patch_patterns(t)]
+    for name in names:
+        rel = f"{ctx.folder_rel}/{name}" if ctx.folder_rel else name
+        for token, why in malformed_cve_ids(name):
+            ctx.add(None, "invalid-cve-format", Severity.WARNING, f"file name {token!r}: {why}", path=rel)
+        cves = _name_cves(name)
+        for cve in cves:
+            if _year(cve) > today.year:
+                ctx.add(None, "future-dated-cve", Severity.WARNING, f"{cve} has a year after today", path=rel)
+        m = _NOPATCH_RE.match(name)
+        if m is not None:
+            body = _read(folder / name, 65536)
+            if body is not None and not body.strip():
+                ctx.add(
+                    None,
+                    "empty-nopatch-justification",
+                    Severity.INFO,
+                    f"{m.group(1)} is triaged as not applicable with no justification",
+                    path=rel,
+                )
+            continue
+        if not name.endswith(_PATCH_EXTS):
+            continue
+        if (
+            name not in applied
+            and not any(fnmatchcase(name, p) for p in patterns)
+            and not any(name in t for t in texts)
+        ):
+            ctx.add(
+                None,
+                "unused-patch-file",
+                Severity.WARNING,
+                "no Patch line of the folder's specs names it",
+                path=rel,
+            )
+        if not _looks_cve_named(name):
+            continue
+        body = patch_texts[name] if name in patch_texts else _read(folder / name)
+        patch_texts[name] = body
+        if body is None:
+            continue
+        if not CVE_RE.search(body):
+            ctx.add(
+                None,
+                "patch-without-cve-ref",
+                Severity.WARNING,
+                "named for a CVE, but its text names no CVE id",
+                path=rel,
+            )
+            continue
+        named = cves or _name_cves(_normalise_cve_text(name))
+        header = set(patch_header_cves(body))
+        if named and header and not header & set(named):
+            ctx.add(
+                None,
+                "cve-patch-mismatch",
+                Severity.WARNING,
+                f"named for {', '.join(named)}, but its header names {', '.join(sorted(header))}",
+                path=rel,
+            )
+
+
+def _normalise_cve_text(text: str) -> str:
+    """``cve_2018_20102`` -> ``CVE-2018-20102``: for reading the CVE a badly spelt file name means."""
+    return re.sub(rf"[{_DASHES}]", "-", text.upper())
+
+
+def _looks_cve_named(name: str) -> bool:
+    return "cve" in name.lower() and bool(_CVE_LIKE_RE.search(name))
+
+
+def lint_folder(
+    folder: Path,
+    *,
+    root: Path | None = None,
+    today: date | None = None,
+    dist: str = ".azl3",
+    defines: dict[str, str] | None = None,
+) -> tuple[list[Finding], list[Problem], int]:
+    """(findings, parser problems, specs read) for one package folder (all its ``*.spec`` files)."""
+    today = today or date.today()
+    base = root if root is not None else folder.parent
+    folder_rel = folder.relative_to(base).as_posix() if folder != base else ""
+    findings: list[Finding] = []
+    problems: list[Problem] = []
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.is_file())
+    except OSError as exc:
+        return [], [Problem(str(folder), f"cannot list folder: {exc}")], 0
+    fetched = _signature_names(folder)
+    patch_texts: dict[str, str | None] = {}
+    applied: set[str] = set()
+    spec_texts: list[str] = []
+    specs = [n for n in names if n.endswith(".spec")]
+    for name in specs:
+        rel = f"{folder_rel}/{name}" if folder_rel else name
+        pkg = _lint_spec(
+            folder / name,
+            rel,
+            folder_rel,
+            names,
+            today=today,
+            dist=dist,
+            defines=defines or {},
+            patch_texts=patch_texts,
+            fetched=fetched,
+            findings=findings,
+            problems=problems,
+        )
+        spec_texts.append(read_text(folder / name))
+        if pkg is not None:
+            applied.update(p.filename for p in pkg.patches)
+    if specs:
+        ctx = _Ctx("", folder_rel, findings)
+        _lint_folder_files(ctx, folder, names, spec_texts, applied, patch_texts, today)
+    return findings, problems, len(specs)
+
+
+def lint_tree(root: Path, *, today: date | None = None, dist: str = ".azl3") -> LintResult:
+    """Lint a SPECS tree (``root/<folder>/*.spec``) or one package folder (``root/*.spec``)."""
+    today = today or date.today()
+    if not root.is_dir():
+        return LintResult(str(root), 0, (), (Problem(str(root), "not a folder"),))
+    if any(root.glob("*.spec")):
+        folders, base = [root], root
+    else:
+        folders, base = sorted(p for p in root.iterdir() if p.is_dir()), root
+    defines = kernel_defines(root, dist=dist) if base is root and folders != [root] else {}
+    findings: list[Finding] = []
+    problems: list[Problem] = []
+    specs = 0
+    for folder in folders:
+        f, p, n = lint_folder(folder, root=base, today=today, dist=dist, defines=defines)
+        findings.extend(f)
+        problems.extend(p)
+        specs += n
+    findings.sort(key=lambda f: (f.path, f.line or 0, f.rule, f.message))
+    return LintResult(str(root), specs, tuple(findings), tuple(problems))

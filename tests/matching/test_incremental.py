@@ -1,0 +1,112 @@
+"""An incremental rescan gives the same verdicts as a full one, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from cvewatch.inventory.imagelist import parse_image_list
+from cvewatch.inventory.packages import PatchFile, SourcePackage
+from cvewatch.inventory.tree import load_spec_tree
+from cvewatch.matching.runner import run_scan
+from cvewatch.matching.verdict import Status, Verdict
+from cvewatch.sources.nvd_files import NvdFileSource
+from cvewatch.sources.records import Vulnerability
+from cvewatch.store.inventory import replace_image, replace_release_packages
+from cvewatch.store.triage import add_triage
+from cvewatch.store.vulnerabilities import upsert_all
+from cvewatch.tracking.triage import TriageRecord
+
+from ..conftest import IMAGES, NVD, SPECS
+
+
+@pytest.fixture(scope="module")
+def tree() -> list[SourcePackage]:
+    return list(load_spec_tree(SPECS, dist=".azl3").packages)
+
+
+@pytest.fixture(scope="module")
+def records() -> list[Vulnerability]:
+    out = []
+    for path in (NVD / "api2.0-shape", NVD / "recent"):
+        out += [i.vulnerability for i in NvdFileSource(path).records() if i.vulnerability is not None]
+    return out
+
+
+def key(verdicts: list[Verdict]) -> list[tuple[object, ...]]:
+    return sorted((v.cve, v.package, v.status, v.fixed_in, v.version, v.evidence) for v in verdicts)
+
+
+def test_incremental_rescan_equals_full_rescan(
+    engine: Engine, tree: list[SourcePackage], records: list[Vulnerability]
+) -> None:
+    first, later = records[: len(records) // 2], records[len(records) // 2 :]
+    image = parse_image_list((IMAGES / "202608.20.0.txt").read_text(), path="202608.20.0.txt")
+    with engine.begin() as conn:
+        upsert_all(conn, first)
+        replace_release_packages(conn, "azl3", tree, dist=".azl3")
+        replace_image(conn, "img", "azl3", image.packages)
+    assert run_scan(engine, release="azl3").mode == "full"
+    assert run_scan(engine, image="img").mode == "full"
+
+    # what happens between two syncs: new CVEs, changed CVEs, a package bumped with a CVE patch,
+    # a package removed, a triage decision
+    curl_cve = next(v for v in records if v.id == "CVE-2023-38545")
+    changed = dataclasses.replace(
+        curl_cve, last_modified=curl_cve.last_modified + timedelta(days=3), status="Rejected"
+    )
+    by_name = {p.name: p for p in tree}
+    bumped = dataclasses.replace(
+        by_name["zlib"],
+        release="99.azl3",
+        patches=(*by_name["zlib"].patches, PatchFile("CVE-2026-27171.patch", 42, ("CVE-2026-27171",))),
+    )
+    new_tree = [bumped if p.name == "zlib" else p for p in tree if p.name != "expat"]
+    with engine.begin() as conn:
+        upsert_all(conn, later)
+        upsert_all(conn, [changed])
+        replace_release_packages(conn, "azl3", new_tree, dist=".azl3")
+        add_triage(
+            conn,
+            TriageRecord(
+                cve="CVE-2024-6387",
+                package="openssh",
+                status=Status.NOT_AFFECTED,
+                justification="vulnerable_code_not_present",
+                author="bob",
+                created_at=datetime.now(UTC),
+            ),
+        )
+
+    inc = run_scan(engine, release="azl3")
+    inc_img = run_scan(engine, image="img")
+    assert inc.mode == "incremental" and inc_img.mode == "incremental"
+    assert inc.packages_evaluated == 1  # zlib only (expat is gone: its verdicts are dropped)
+    assert 0 < inc.cves_evaluated < len(records)
+    full = run_scan(engine, release="azl3", full=True)
+    full_img = run_scan(engine, image="img", full=True)
+    assert full.mode == "full"
+    assert key(inc.verdicts) == key(full.verdicts)
+    assert key(inc_img.verdicts) == key(full_img.verdicts)
+    # and the changes really show
+    assert not any(v.cve == "CVE-2023-38545" for v in full.verdicts)
+    assert not any(v.package == "expat" for v in full.verdicts)
+    assert any(
+        v.cve == "CVE-2026-27171" and v.package == "zlib" and v.status is Status.FIXED for v in full.verdicts
+    )
+    ssh = next(v for v in full.verdicts if (v.cve, v.package) == ("CVE-2024-6387", "openssh"))
+    assert ssh.status is Status.NOT_AFFECTED and ssh.evidence[0].kind == "triage"
+
+
+def test_a_changed_mapping_forces_a_full_scan(engine: Engine, tree: list[SourcePackage]) -> None:
+    from cvewatch.matching.mapping import PackageMapping
+
+    with engine.begin() as conn:
+        replace_release_packages(conn, "azl3", tree[:50], dist=".azl3")
+    assert run_scan(engine, release="azl3").mode == "full"
+    assert run_scan(engine, release="azl3").mode == "incremental"
+    other = PackageMapping({"curl": (("haxx", "curl"),)})
+    assert run_scan(engine, release="azl3", mapping=other).mode == "full"
