@@ -94,7 +94,9 @@ class FakeNvd:
     def page_requests(self) -> list[Request]:
         return [r for r in self.requests if r.status == 200 and r.fault is None]
 
-    def answer(self, path: str, query: str, api_key: str | None) -> tuple[Request, int, dict[str, str], bytes]:
+    def answer(
+        self, path: str, query: str, api_key: str | None
+    ) -> tuple[Request, int, dict[str, str], bytes]:
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         with self.lock:
             ordinal = len(self.requests) + 1

@@ -125,7 +125,9 @@ def schedule(
     url = State.db_url or settings.db_url or default_url()
 
     def log(message: str) -> None:
-        out.print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {message}", highlight=False, markup=False, soft_wrap=True)
+        out.print(
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {message}", highlight=False, markup=False, soft_wrap=True
+        )
 
     if show_next:
         for at in next_fire_times(settings.cron, datetime.now(UTC), show_next, settings.tz):

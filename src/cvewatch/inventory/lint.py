@@ -356,22 +356,22 @@ def _lint_spec(
     for patch in pkg.patches:
         if "%" in patch.filename:
             continue
-        line = _line_of(patch, by_number, lines)
+        at = _line_of(patch, by_number, lines)
         label = f"Patch{'' if patch.number is None else patch.number}"
         if patch.filename in seen_files:
             first = seen_files[patch.filename]
             ctx.add(
-                line,
+                at,
                 "duplicate-cve-patch",
                 Severity.ERROR,
                 f"{patch.filename} is applied twice ({label}, first at line {first})",
             )
             continue
-        seen_files[patch.filename] = line
+        seen_files[patch.filename] = at
         present = patch.present or (folder / "SOURCES" / patch.filename).is_file()
         if not present and patch.filename not in fetched:
             ctx.add(
-                line,
+                at,
                 "missing-patch-file",
                 Severity.ERROR,
                 f"{label} names {patch.filename}, not in the folder",
@@ -381,7 +381,7 @@ def _lint_spec(
             files_by_cve[cve].append(patch.filename)
             if cve not in clog_upper:
                 ctx.add(
-                    line,
+                    at,
                     "missing-cve-reference",
                     Severity.WARNING,
                     f"{label} {patch.filename} is named for {cve}, which %changelog never mentions",
@@ -392,7 +392,7 @@ def _lint_spec(
             absent = [c for c in declared if not any(c in h.cves for h in clog.headers)]
             if absent:
                 ctx.add(
-                    line,
+                    at,
                     "missing-cve-in-changelog",
                     Severity.WARNING,
                     f"{label} {patch.filename} declares {', '.join(absent)} in its header; "

@@ -69,14 +69,16 @@ def _spdx_purl(package: dict[str, Any]) -> str | None:
     refs = package.get("externalRefs")
     if not isinstance(refs, list):
         return None
-    purls = [
-        r.get("referenceLocator")
+    purls: list[str] = [
+        r["referenceLocator"]
         for r in refs
-        if isinstance(r, dict) and str(r.get("referenceType", "")).lower() == "purl"
+        if isinstance(r, dict)
+        and str(r.get("referenceType", "")).lower() == "purl"
+        and isinstance(r.get("referenceLocator"), str)
     ]
-    purls = [p for p in purls if isinstance(p, str)]
     rpm = [p for p in purls if p.startswith("pkg:rpm/")]
-    return (rpm or purls or [None])[0]
+    candidates = rpm or purls
+    return candidates[0] if candidates else None
 
 
 def parse_spdx(doc: dict[str, Any], *, path: str) -> ImageListResult:

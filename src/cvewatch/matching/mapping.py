@@ -40,8 +40,14 @@ class PackageNames:
 class PackageMapping:
     """Source package name -> CPE names, from a reviewed TOML file."""
 
-    def __init__(self, table: dict[str, tuple[VendorProduct, ...]], origin: str = "<memory>") -> None:
+    def __init__(
+        self,
+        table: dict[str, tuple[VendorProduct, ...]],
+        origin: str = "<memory>",
+        cna: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self._table = table
+        self._cna = cna or {}
         self.origin = origin
 
     @classmethod
@@ -69,13 +75,22 @@ class PackageMapping:
             table[package] = tuple(
                 (v.strip().lower(), p.strip().lower()) for v, p in (n.split(":", 1) for n in names)
             )
-        return cls(table, origin)
+        cna: dict[str, tuple[str, ...]] = {}
+        for package, products in data.get("cna", {}).items():
+            if not isinstance(products, list) or not all(isinstance(p, str) for p in products):
+                raise ConfigError(f"{origin}: [cna] {package!r} needs a list of product names")
+            cna[package] = tuple(p.strip().lower() for p in products)
+        return cls(table, origin, cna)
 
     def names_for(self, package: str) -> PackageNames:
         names = self._table.get(package)
         if names is None:
             return PackageNames(package, (), curated=False)
         return PackageNames(package, names, curated=True)
+
+    def cna_products(self, package: str) -> tuple[str, ...]:
+        """Product names CNAs use for ``package`` in CVE JSON 5 records, beyond its CPE products."""
+        return self._cna.get(package, ())
 
     @property
     def digest(self) -> str:

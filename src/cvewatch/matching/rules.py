@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
 from cvewatch.errors import InputError
 from cvewatch.inventory.packages import SourcePackage
+from cvewatch.matching.cna import cve5_metrics, judge_cna
 from cvewatch.matching.mapping import PackageNames
+from cvewatch.matching.outcome import CriterionResult, Decision
 from cvewatch.matching.severity import best_metric, cvss_summary, severity_of
 from cvewatch.matching.verdict import Evidence, Status, Verdict
+from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import CpeMatch, Vulnerability
 from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
@@ -36,21 +37,6 @@ _UNESCAPED_COLON = re.compile(r"(?<!\\):")
 
 #: bump when a change to these rules changes verdicts: stored verdicts made before are then rescanned in full
 RULES_VERSION = 1
-
-
-class Decision(StrEnum):
-    VULNERABLE = "vulnerable"
-    NOT_VULNERABLE = "not_vulnerable"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class CriterionResult:
-    criteria: str
-    decision: Decision
-    detail: str
-    mapping: str
-    conditions: tuple[str, ...] = ()
 
 
 def cpe_fields(criteria: str) -> list[str]:
@@ -194,14 +180,29 @@ def decide(
     image: str | None = None,
     installed: EVR | None = None,
     triage: TriageRecord | None = None,
+    cna: Cve5Record | None = None,
+    aliases: set[str] | None = None,
 ) -> Verdict | None:
     """The verdict for ``vuln`` and the package of ``spec`` (or its installed EVR in ``image``);
-    None when nothing links the two."""
+    None when nothing links the two. ``cna`` is the CVE's CVE JSON 5 record, used when NVD has no
+    configuration; ``aliases`` the names its entries may use for the package."""
     scanned = installed or spec.evr
-    matched: list[Evidence] = []  # what NVD says: the criteria and how the version compares
+    matched: list[Evidence] = []  # what NVD (or the CNA) says: the criteria and how the version compares
     criteria = judge_configurations(vuln, names, scanned.version)
+    metrics = vuln.metrics
+    if not vuln.configurations and cna is not None:
+        criteria = judge_cna(cna, aliases or {spec.name.lower()}, scanned.version)
+        if criteria:
+            matched.append(
+                Evidence(
+                    "nvd-backlog",
+                    f"NVD has no configuration for {vuln.id} (status {vuln.status}): using the CVE JSON 5 "
+                    "record of the CNA and ADPs",
+                )
+            )
+        metrics = metrics or cve5_metrics(cna)
     for c in criteria:
-        matched.append(Evidence("cpe-match", f"{c.criteria} ({c.mapping})"))
+        matched.append(Evidence(c.kind, f"{c.criteria} ({c.mapping})"))
         for cond in c.conditions[:5]:
             matched.append(Evidence("condition", f"only when running with {cond} (not evaluated)"))
         kind = {
@@ -214,7 +215,7 @@ def decide(
     fix, fix_evidence = fixed_in(vuln.id, spec, dist)
     if not criteria and nopatch is None and fix is None and triage is None:
         return None
-    metric = best_metric(vuln.metrics)
+    metric = best_metric(metrics)
     evidence: list[Evidence] = []  # what decided, first; then ``matched``; then the CVSS used
     status: Status
     fixed: EVR | None = None

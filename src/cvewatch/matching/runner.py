@@ -12,14 +12,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, Table, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, tuple_, update
 
 from cvewatch.inventory.packages import SourcePackage
+from cvewatch.matching.cna import package_aliases, vulnerability_from_cve5
 from cvewatch.matching.mapping import PackageMapping
 from cvewatch.matching.rules import RULES_VERSION, distro_cves
 from cvewatch.matching.scan import group_by_source, scan
 from cvewatch.matching.verdict import Verdict
+from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import Vulnerability
+from cvewatch.store.cve5 import T_AFFECTED, T_CVE5, load_cve5
 from cvewatch.store.inventory import (
     T_IMAGE,
     T_RELEASE,
@@ -58,11 +61,13 @@ def candidate_cves(
     triage: Iterable[tuple[str, str]],
 ) -> set[str]:
     """Ids of the CVEs that something links to one of ``specs``: a vulnerable CPE criterion naming one of
-    their products, their own CVE patches/changelog/.nopatch, or a triage record."""
+    their products, a CVE JSON 5 affected entry naming one of their aliases, their own CVE
+    patches/changelog/.nopatch, or a triage record."""
     specs = list(specs)
     names = {s.name for s in specs}
     pairs: set[tuple[str, str]] = set()
     products: set[str] = set()
+    aliases: set[str] = set()
     wanted: set[str] = {cve for cve, package in triage if package in names}
     for s in specs:
         n = mapping.names_for(s.name)
@@ -70,7 +75,19 @@ def candidate_cves(
             pairs.update(n.names)
         else:
             products.add(s.name.lower())
+        aliases |= package_aliases(s, n, mapping.cna_products(s.name))
         wanted |= distro_cves(s)
+    alias_list = sorted(aliases)
+    a = T_AFFECTED.c
+    for i in range(0, len(alias_list), 400):
+        chunk = alias_list[i : i + 400]
+        stmt = select(a.cve_id).where(
+            or_(
+                func.lower(a.package_name).in_(chunk),
+                func.lower(func.replace(a.product, " ", "_")).in_(chunk),
+            )
+        )
+        wanted.update(conn.execute(stmt.distinct()).scalars())
     conds = []
     pair_list, product_list = sorted(pairs), sorted(products)
     for i in range(0, len(pair_list), 400):
@@ -106,8 +123,22 @@ def _last_scan(conn: Connection, rid: int, iid: int | None) -> _LastScan | None:
     return _LastScan(started, row.mapping_digest, row.rules_version)
 
 
+def _load(conn: Connection, ids: Iterable[str]) -> tuple[dict[str, Vulnerability], dict[str, Cve5Record]]:
+    """The NVD records of ``ids``, plus the CVE JSON 5 records of those NVD has no configuration for (a
+    stand-in record for a CVE NVD does not have at all)."""
+    ids = sorted(set(ids))
+    vulns = {v.id: v for v in load_vulnerabilities(conn, ids)}
+    need = [i for i in ids if i not in vulns or not vulns[i].configurations]
+    cna = {r.cve_id: r for r in load_cve5(conn, need)} if need else {}
+    for cve, record in cna.items():
+        if cve not in vulns and (record.date_published or record.date_updated):
+            vulns[cve] = vulnerability_from_cve5(record)
+    return vulns, cna
+
+
 def _changed_cves(conn: Connection, since: datetime) -> set[str]:
     out = set(conn.execute(select(T_VULN.c.id).where(T_VULN.c.stored_at > since)).scalars())
+    out |= set(conn.execute(select(T_CVE5.c.cve_id).where(T_CVE5.c.stored_at > since)).scalars())
     out |= set(
         conn.execute(select(T_TRIAGE_RECORD.c.cve_id).where(T_TRIAGE_RECORD.c.created_at > since)).scalars()
     )
@@ -173,9 +204,8 @@ def run_scan(
         ).inserted_primary_key[0]  # type: ignore[index]
 
         if last is None:
-            ids = candidate_cves(conn, scope, mapping, triage)
-            vulns = {v.id: v for v in load_vulnerabilities(conn, sorted(ids))}
-            verdicts = _scan(vulns, scope, mapping, release, dist, image, installed, triage)
+            vulns, cna = _load(conn, candidate_cves(conn, scope, mapping, triage))
+            verdicts = _scan(vulns, cna, scope, mapping, release, dist, image, installed, triage)
             replace_verdicts(conn, release, image, verdicts)
             cves_n, pkgs_n = len(vulns), len(scope)
         else:
@@ -196,10 +226,10 @@ def run_scan(
             changed_specs = [s for s in scope if s.name in changed]
             other_specs = [s for s in scope if s.name not in changed]
             ids_p = candidate_cves(conn, changed_specs, mapping, triage) if changed_specs else set()
-            vulns_p = {v.id: v for v in load_vulnerabilities(conn, sorted(ids_p))}
-            vulns_c = {v.id: v for v in load_vulnerabilities(conn, sorted(changed_cves))}
-            verdicts = _scan(vulns_p, changed_specs, mapping, release, dist, image, installed, triage)
-            verdicts += _scan(vulns_c, other_specs, mapping, release, dist, image, installed, triage)
+            vulns_p, cna_p = _load(conn, ids_p)
+            vulns_c, cna_c = _load(conn, changed_cves)
+            verdicts = _scan(vulns_p, cna_p, changed_specs, mapping, release, dist, image, installed, triage)
+            verdicts += _scan(vulns_c, cna_c, other_specs, mapping, release, dist, image, installed, triage)
             replace_verdicts(
                 conn,
                 release,
@@ -234,6 +264,7 @@ def run_scan(
 
 def _scan(
     vulns: Mapping[str, Vulnerability],
+    cna: Mapping[str, Cve5Record],
     specs: Sequence[SourcePackage],
     mapping: PackageMapping,
     release: str,
@@ -243,5 +274,13 @@ def _scan(
     triage: Mapping[tuple[str, str], TriageRecord],
 ) -> list[Verdict]:
     return scan(
-        vulns, specs, mapping, release=release, dist=dist, image=image, installed=installed, triage=triage
+        vulns,
+        specs,
+        mapping,
+        release=release,
+        dist=dist,
+        image=image,
+        installed=installed,
+        triage=triage,
+        cna=cna,
     )

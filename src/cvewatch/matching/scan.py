@@ -10,9 +10,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cvewatch.inventory.packages import InstalledPackage, SourcePackage
+from cvewatch.matching.cna import CnaIndex, package_aliases
 from cvewatch.matching.mapping import PackageMapping, PackageNames
 from cvewatch.matching.rules import cpe_fields, decide, distro_cves, sort_verdicts
 from cvewatch.matching.verdict import Verdict
+from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import Vulnerability
 from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
@@ -83,10 +85,13 @@ def scan(
     installed: Mapping[str, EVR] | None = None,
     index: CpeIndex | None = None,
     triage: Mapping[tuple[str, str], TriageRecord] | None = None,
+    cna: Mapping[str, Cve5Record] | None = None,
 ) -> list[Verdict]:
     """Verdicts for the release's ``specs`` (or, with ``installed``, the image's packages)."""
     index = index or CpeIndex(vulns.values())
     triage = triage or {}
+    cna = cna or {}
+    cna_index = CnaIndex(cna.values())
     triaged: dict[str, set[str]] = defaultdict(set)
     for cve, package in triage:
         triaged[package].add(cve)
@@ -95,7 +100,9 @@ def scan(
         if installed is not None and spec.name not in installed:
             continue
         names = mapping.names_for(spec.name)
-        candidates = index.candidates(names) | ((distro_cves(spec) | triaged[spec.name]) & vulns.keys())
+        aliases = package_aliases(spec, names, mapping.cna_products(spec.name))
+        linked = distro_cves(spec) | triaged[spec.name] | cna_index.candidates(aliases)
+        candidates = index.candidates(names) | (linked & vulns.keys())
         for cve in sorted(candidates):
             v = vulns[cve]
             if v.rejected:
@@ -109,6 +116,8 @@ def scan(
                 image=image,
                 installed=installed.get(spec.name) if installed is not None else None,
                 triage=triage.get((cve, spec.name)),
+                cna=cna.get(cve),
+                aliases=aliases,
             )
             if verdict is not None:
                 out.append(verdict)

@@ -517,9 +517,10 @@ class Cve5Source:
             return []
         location = self.delta
         if not _is_url(location) and self.path is not None and not Path(location).is_absolute():
-            inside = self._cves_root() / location
-            if inside.exists():
-                location = str(inside)
+            for inside in (self.path / location, self._cves_root() / location):
+                if inside.exists():
+                    location = str(inside)
+                    break
         raw = read_location(location, client=self.client)
         try:
             doc = orjson.loads(raw)

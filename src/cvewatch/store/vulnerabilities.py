@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select
+from sqlalchemy import Connection, Dialect, Table, delete, func, insert, select
 
 from cvewatch.sources.records import (
     ConfigNode,
@@ -43,6 +43,11 @@ CHILD_TABLES = (T_CPE, T_NODE, T_CONF, T_REF, T_CWE, T_METRIC)
 
 def vendor_product(criteria: str) -> tuple[str, str]:
     """The (vendor, product) of a CPE 2.3 formatted string, unescaped and lower case."""
+    if "\\" not in criteria:  # the common case: no escaped colons, a plain split is enough
+        parts = criteria.split(":", 5)
+        if len(parts) < 5:
+            return ("", "")
+        return (parts[3].lower(), parts[4].lower())
     parts = _UNESCAPED_COLON.split(criteria, 5)
     if len(parts) < 5:
         return ("", "")
@@ -65,73 +70,6 @@ class UpsertStats:
 
 def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _rows(v: Vulnerability, stored_at: datetime) -> dict[Table, list[dict[str, Any]]]:
-    out: dict[Table, list[dict[str, Any]]] = defaultdict(list)
-    out[T_VULN].append(
-        {
-            "id": v.id,
-            "source_identifier": v.source_identifier,
-            "published": v.published,
-            "last_modified": v.last_modified,
-            "status": v.status,
-            "descriptions": [{"lang": d.lang, "value": d.value} for d in v.descriptions],
-            "cisa_kev": v.cisa_kev,
-            "stored_at": stored_at,
-        }
-    )
-    for i, m in enumerate(v.metrics):
-        out[T_METRIC].append(
-            {
-                "cve_id": v.id,
-                "ordinal": i,
-                "version": m.version,
-                "vector": m.vector,
-                "base_score": m.base_score,
-                "base_severity": m.base_severity,
-                "source": m.source,
-                "type": m.type,
-            }
-        )
-    for i, cwe in enumerate(v.weaknesses):
-        out[T_CWE].append({"cve_id": v.id, "ordinal": i, "cwe": cwe})
-    for i, r in enumerate(v.references):
-        out[T_REF].append(
-            {"cve_id": v.id, "ordinal": i, "url": r.url, "source": r.source, "tags": list(r.tags)}
-        )
-    for ci, conf in enumerate(v.configurations):
-        out[T_CONF].append({"cve_id": v.id, "ordinal": ci, "operator": conf.operator, "negate": conf.negate})
-        for ni, node in enumerate(conf.nodes):
-            out[T_NODE].append(
-                {
-                    "cve_id": v.id,
-                    "config_ordinal": ci,
-                    "ordinal": ni,
-                    "operator": node.operator,
-                    "negate": node.negate,
-                }
-            )
-            for mi, cm in enumerate(node.cpe_match):
-                vendor, product = vendor_product(cm.criteria)
-                out[T_CPE].append(
-                    {
-                        "cve_id": v.id,
-                        "config_ordinal": ci,
-                        "node_ordinal": ni,
-                        "ordinal": mi,
-                        "criteria": cm.criteria,
-                        "vendor": vendor,
-                        "product": product,
-                        "vulnerable": cm.vulnerable,
-                        "version_start_including": cm.version_start_including,
-                        "version_start_excluding": cm.version_start_excluding,
-                        "version_end_including": cm.version_end_including,
-                        "version_end_excluding": cm.version_end_excluding,
-                        "match_criteria_id": cm.match_criteria_id,
-                    }
-                )
-    return out
 
 
 def upsert_batch(
@@ -173,15 +111,165 @@ def upsert_batch(
         for table in CHILD_TABLES:
             conn.execute(delete(table).where(table.c.cve_id.in_(chunk)))
         conn.execute(delete(T_VULN).where(T_VULN.c.id.in_(chunk)))
-    stamp = now or datetime.now(UTC)
-    rows: dict[Table, list[dict[str, Any]]] = defaultdict(list)
-    for v in to_write:
-        for table, table_rows in _rows(v, stamp).items():
-            rows[table].extend(table_rows)
-    for table in (T_VULN, T_METRIC, T_CWE, T_REF, T_CONF, T_NODE, T_CPE):
-        if rows[table]:
-            conn.execute(insert(table), rows[table])
+    _insert_rows(conn, _row_tuples(to_write, now or datetime.now(UTC)))
     return stats
+
+
+#: The columns written for each table, in the order of the tuples built by :func:`_row_tuples`.
+_COLUMNS: dict[Table, tuple[str, ...]] = {
+    T_VULN: (
+        "id",
+        "source_identifier",
+        "published",
+        "last_modified",
+        "status",
+        "descriptions",
+        "cisa_kev",
+        "stored_at",
+    ),
+    T_METRIC: ("cve_id", "ordinal", "version", "vector", "base_score", "base_severity", "source", "type"),
+    T_CWE: ("cve_id", "ordinal", "cwe"),
+    T_REF: ("cve_id", "ordinal", "url", "source", "tags"),
+    T_CONF: ("cve_id", "ordinal", "operator", "negate"),
+    T_NODE: ("cve_id", "config_ordinal", "ordinal", "operator", "negate"),
+    T_CPE: (
+        "cve_id",
+        "config_ordinal",
+        "node_ordinal",
+        "ordinal",
+        "criteria",
+        "vendor",
+        "product",
+        "vulnerable",
+        "version_start_including",
+        "version_start_excluding",
+        "version_end_including",
+        "version_end_excluding",
+        "match_criteria_id",
+    ),
+}
+_INSERT_ORDER = (T_VULN, T_METRIC, T_CWE, T_REF, T_CONF, T_NODE, T_CPE)
+
+
+def _row_tuples(batch: Sequence[Vulnerability], stamp: datetime) -> dict[Table, list[tuple[Any, ...]]]:
+    """The rows of ``batch`` for every table, as plain tuples in :data:`_COLUMNS` order."""
+    vulns: list[tuple[Any, ...]] = []
+    metrics: list[tuple[Any, ...]] = []
+    cwes: list[tuple[Any, ...]] = []
+    refs: list[tuple[Any, ...]] = []
+    confs: list[tuple[Any, ...]] = []
+    nodes: list[tuple[Any, ...]] = []
+    cpes: list[tuple[Any, ...]] = []
+    for v in batch:
+        cid = v.id
+        vulns.append(
+            (
+                cid,
+                v.source_identifier,
+                v.published,
+                v.last_modified,
+                v.status,
+                [{"lang": d.lang, "value": d.value} for d in v.descriptions],
+                v.cisa_kev,
+                stamp,
+            )
+        )
+        for i, m in enumerate(v.metrics):
+            metrics.append((cid, i, m.version, m.vector, m.base_score, m.base_severity, m.source, m.type))
+        for i, cwe in enumerate(v.weaknesses):
+            cwes.append((cid, i, cwe))
+        for i, r in enumerate(v.references):
+            refs.append((cid, i, r.url, r.source, list(r.tags)))
+        for ci, conf in enumerate(v.configurations):
+            confs.append((cid, ci, conf.operator, conf.negate))
+            for ni, node in enumerate(conf.nodes):
+                nodes.append((cid, ci, ni, node.operator, node.negate))
+                for mi, cm in enumerate(node.cpe_match):
+                    vendor, product = vendor_product(cm.criteria)
+                    cpes.append(
+                        (
+                            cid,
+                            ci,
+                            ni,
+                            mi,
+                            cm.criteria,
+                            vendor,
+                            product,
+                            cm.vulnerable,
+                            cm.version_start_including,
+                            cm.version_start_excluding,
+                            cm.version_end_including,
+                            cm.version_end_excluding,
+                            cm.match_criteria_id,
+                        )
+                    )
+    return {
+        T_VULN: vulns,
+        T_METRIC: metrics,
+        T_CWE: cwes,
+        T_REF: refs,
+        T_CONF: confs,
+        T_NODE: nodes,
+        T_CPE: cpes,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _InsertPlan:
+    sql: str
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+_PLANS: dict[tuple[str, str, str], _InsertPlan] = {}
+
+
+def _insert_plan(dialect: Dialect, table: Table) -> _InsertPlan:
+    """The SQLite driver-level INSERT for ``table`` and the column types' bind processors (datetimes and
+    JSON to text, ...), built once per dialect: rows then go to the driver's ``executemany`` as
+    tuples, without SQLAlchemy's per-row parameter handling."""
+    key = (dialect.name, dialect.driver, table.name)
+    plan = _PLANS.get(key)
+    if plan is None:
+        prep = dialect.identifier_preparer
+        names = _COLUMNS[table]
+        procs: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, name in enumerate(names):
+            proc = table.c[name].type.bind_processor(dialect)
+            if proc is not None:
+                procs.append((i, proc))
+        sql = (
+            f"INSERT INTO {prep.format_table(table)} ({', '.join(prep.quote(n) for n in names)}) "
+            f"VALUES ({', '.join('?' for _ in names)})"
+        )
+        plan = _PLANS[key] = _InsertPlan(sql, tuple(procs))
+    return plan
+
+
+def _insert_rows(conn: Connection, rows: dict[Table, list[tuple[Any, ...]]]) -> None:
+    """SQLite: the driver's ``executemany`` on tuples (no per-row work in SQLAlchemy). Other databases:
+    SQLAlchemy's ``insertmanyvalues`` (multi-row ``VALUES``), much faster there than ``executemany``."""
+    if conn.dialect.name != "sqlite":
+        for table in _INSERT_ORDER:
+            if rows.get(table):
+                names = _COLUMNS[table]
+                conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows[table]])
+        return
+    for table in _INSERT_ORDER:
+        table_rows = rows.get(table)
+        if not table_rows:
+            continue
+        plan = _insert_plan(conn.dialect, table)
+        if plan.processors:
+            procs = plan.processors
+            converted: list[tuple[Any, ...]] = []
+            for row in table_rows:
+                values = list(row)
+                for i, proc in procs:
+                    if values[i] is not None:
+                        values[i] = proc(values[i])
+                converted.append(tuple(values))
+            table_rows = converted
+        conn.exec_driver_sql(plan.sql, table_rows)
 
 
 def _group(conn: Connection, table: Table, ids: Sequence[str] | None) -> dict[str, list[Any]]:

@@ -1,0 +1,515 @@
+"""The NVD API sync against a real HTTP server on 127.0.0.1 serving the genuine sample records.
+
+Every disturbed sync (faults, totalResults changing, a rejected key, a killed process) must end with the
+same store as an undisturbed one. The undisturbed result is the genuine records themselves (a test checks
+that an undisturbed sync stores exactly them), compared as loaded :class:`Vulnerability` values.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, func, select
+
+from cvewatch.errors import ConfigError
+from cvewatch.sources.http import (
+    FetchError,
+    HttpClient,
+    RateLimit,
+    RetryPolicy,
+    SlidingWindowLimiter,
+    parse_retry_after,
+)
+from cvewatch.sources.nvd_api import (
+    MAX_WINDOW,
+    SOURCE,
+    ApiKeyRejected,
+    Checkpoint,
+    NvdApiConfig,
+    format_nvd_time,
+    plan_sync,
+    sync_nvd_api,
+)
+from cvewatch.sources.nvd_json import parse_cve
+from cvewatch.sources.records import Vulnerability
+from cvewatch.store.db import open_engine
+from cvewatch.store.models import VulnerabilityRow
+from cvewatch.store.sync_runs import last_success, load_cursor, recent_runs
+from cvewatch.store.vulnerabilities import load_vulnerabilities
+
+from .nvd_server import FAULTS, FakeNvd, load_dataset, serve
+
+PAGE = 200
+FAST_RETRY = RetryPolicy(max_attempts=6, max_elapsed=20.0, base_delay=0.01, max_delay=0.05)
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def config(url: str, **kwargs: Any) -> NvdApiConfig:
+    values: dict[str, Any] = {
+        "api_url": url,
+        "results_per_page": PAGE,
+        "rate_limit": None,
+        "timeout": 0.5,
+        "retry": FAST_RETRY,
+    }
+    values.update(kwargs)
+    return NvdApiConfig(**values)
+
+
+@pytest.fixture(scope="session")
+def dataset(nvd_data: Path) -> list[dict[str, Any]]:
+    return load_dataset(nvd_data)
+
+
+def expected_of(cves: list[dict[str, Any]]) -> list[Vulnerability]:
+    return sorted((parse_cve(c) for c in cves), key=lambda v: v.id)
+
+
+@pytest.fixture(scope="session")
+def expected(dataset: list[dict[str, Any]]) -> list[Vulnerability]:
+    return expected_of(dataset)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = open_engine(f"sqlite:///{tmp_path / 'api.sqlite'}")
+    yield eng
+    eng.dispose()
+
+
+def stored(engine: Engine) -> list[Vulnerability]:
+    with engine.connect() as conn:
+        return list(load_vulnerabilities(conn))
+
+
+def count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(VulnerabilityRow)).scalar_one())
+
+
+def later(cve: dict[str, Any], *, days: int, **changes: Any) -> dict[str, Any]:
+    """A copy of ``cve`` modified ``days`` after NOW."""
+    out = copy.deepcopy(cve)
+    out["lastModified"] = (NOW + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.000")
+    out.update(changes)
+    return out
+
+
+# --- plans, dates, limiter, retries (no server) ---
+
+
+def test_first_sync_is_a_full_load_without_date_filters() -> None:
+    plan = plan_sync(NOW, None)
+    assert plan.mode == "full" and plan.end == NOW
+    assert [w.params() for w in plan.windows] == [{}]
+
+
+def test_incremental_plan_starts_at_last_success_minus_overlap_in_windows_of_at_most_120_days() -> None:
+    last = NOW - timedelta(days=100)
+    plan = plan_sync(NOW, last, overlap=timedelta(hours=2))
+    assert plan.mode == "incremental"
+    assert plan.windows[0].start == last - timedelta(hours=2)
+    assert plan.windows[-1].end == NOW
+    assert all(w.end - w.start <= MAX_WINDOW for w in plan.windows if w.start and w.end)
+    since = plan_sync(NOW, last, since=NOW - timedelta(days=300))
+    assert len(since.windows) == 3
+    assert all(a.end == b.start for a, b in zip(since.windows, since.windows[1:], strict=False))
+
+
+def test_a_stale_last_success_or_full_gives_a_full_load() -> None:
+    assert plan_sync(NOW, NOW - timedelta(days=121)).mode == "full"
+    assert plan_sync(NOW, NOW - timedelta(days=1), full=True).mode == "full"
+    with pytest.raises(ConfigError):
+        plan_sync(NOW, None, since=NOW + timedelta(days=1))
+
+
+def test_dates_are_sent_with_milliseconds_and_offset() -> None:
+    assert (
+        format_nvd_time(datetime(2026, 1, 31, 12, 0, 5, 123456, tzinfo=UTC))
+        == "2026-01-31T12:00:05.123+00:00"
+    )
+    assert format_nvd_time(datetime(2026, 1, 31)) == "2026-01-31T00:00:00.000+00:00"
+
+
+def test_checkpoint_survives_json() -> None:
+    plan = plan_sync(NOW, NOW - timedelta(days=3))
+    cp = Checkpoint(7, plan, 0, 400)
+    assert Checkpoint.from_json(cp.to_json()) == cp
+    assert Checkpoint.from_json({"run_id": "x"}) is None
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_sliding_window_limiter_never_allows_more_than_the_limit_in_any_window() -> None:
+    fake = FakeClock()
+    limiter = SlidingWindowLimiter(RateLimit(5, 30.0), clock=fake.clock, sleep=fake.sleep)
+    starts: list[float] = []
+    rng = random.Random(1)
+    for _ in range(40):
+        slot = limiter.acquire()
+        starts.append(fake.now)
+        fake.now += rng.uniform(0, 3)  # the request takes a while
+        limiter.release(slot)
+    for i, t in enumerate(starts):
+        assert sum(t <= u < t + 30.0 for u in starts[i:]) <= 5
+    assert starts[5] >= starts[0] + 30.0  # the sixth request waited for the first to leave the window
+
+
+def test_rate_limit_parsing() -> None:
+    assert RateLimit.parse("5/30") == RateLimit(5, 30.0)
+    assert RateLimit.parse("off") is None
+    with pytest.raises(ConfigError):
+        RateLimit.parse("fast")
+
+
+def test_retry_after_seconds_and_http_date() -> None:
+    assert parse_retry_after("7") == 7.0
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now=now) == 30.0
+    assert parse_retry_after("soon") is None
+
+
+def mock_client(
+    statuses: list[int], headers: dict[str, str] | None = None, **kwargs: Any
+) -> tuple[HttpClient, FakeClock, list[int]]:
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = statuses[min(len(seen), len(statuses) - 1)]
+        seen.append(status)
+        return httpx.Response(status, headers=headers or {}, json={"ok": True})
+
+    fake = FakeClock()
+    client = HttpClient(
+        transport=httpx.MockTransport(handler),
+        clock=fake.clock,
+        sleep=fake.sleep,
+        rng=random.Random(3),
+        **kwargs,
+    )
+    return client, fake, seen
+
+
+def test_retry_after_is_honoured_and_backoff_has_full_jitter() -> None:
+    policy = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=8.0)
+    client, fake, seen = mock_client([429, 503, 200], {"Retry-After": "12"}, retry=policy)
+    assert client.get("http://x/", decode=lambda r: r.json()) == {"ok": True}
+    assert seen == [429, 503, 200]
+    assert all(s >= 12.0 for s in fake.sleeps)  # the server asked for 12 s each time
+    rng = random.Random(0)
+    delays = [policy.backoff(n, rng) for n in (1, 2, 3, 4, 5, 6) for _ in range(50)]
+    assert min(delays) >= 0 and max(delays) <= 8.0
+    assert max(policy.backoff(1, rng) for _ in range(200)) <= 1.0
+
+
+def test_retries_are_bounded_by_attempts_and_by_time() -> None:
+    client, _fake, seen = mock_client([503], retry=RetryPolicy(max_attempts=4, base_delay=0.1))
+    with pytest.raises(FetchError, match="giving up after 4 attempts; last: HTTP 503"):
+        client.get("http://x/", decode=lambda r: r.json(), what="page 1")
+    assert len(seen) == 4
+    client, _fake, seen = mock_client(
+        [503], {"Retry-After": "100"}, retry=RetryPolicy(max_attempts=50, max_elapsed=250)
+    )
+    with pytest.raises(FetchError, match="would pass the limit of 250 s"):
+        client.get("http://x/", decode=lambda r: r.json())
+    assert len(seen) == 3  # waits of 100 s: the third would end past 250 s
+
+
+def test_other_client_errors_are_not_retried() -> None:
+    client, _fake, seen = mock_client([400])
+    with pytest.raises(FetchError, match="HTTP 400"):
+        client.get("http://x/", decode=lambda r: r.json())
+    assert seen == [400]
+
+
+# --- against the fake NVD server ---
+
+
+def test_undisturbed_full_sync_stores_exactly_the_genuine_records(
+    engine: Engine, dataset: list[dict[str, Any]], expected: list[Vulnerability]
+) -> None:
+    fake = FakeNvd.of(dataset)
+    with serve(fake) as url:
+        report = sync_nvd_api(engine, config(url), now=NOW)
+    assert stored(engine) == expected
+    pages = -(-len(dataset) // PAGE)
+    assert (report.status, report.mode, report.pages, report.new) == ("ok", "full", pages, len(expected))
+    assert report.rejected == sum(v.rejected for v in expected) > 0  # Rejected CVEs are kept, and counted
+    assert [r.params for r in fake.page_requests] == [
+        {"resultsPerPage": str(PAGE), "startIndex": str(i * PAGE)} for i in range(pages)
+    ]
+    with engine.connect() as conn:
+        run = recent_runs(conn)[0]
+        assert (run.source, run.status, run.pages, run.new, run.errors) == (
+            SOURCE,
+            "ok",
+            pages,
+            len(expected),
+            0,
+        )
+        assert run.finished is not None
+        assert last_success(conn, SOURCE) == NOW
+        assert "checkpoint" not in (load_cursor(conn, SOURCE) or {})
+
+
+@pytest.mark.parametrize("fault", [f for f in FAULTS if f not in ("stall", "short", "empty")])
+def test_every_fault_is_retried_and_the_store_ends_the_same(
+    sqlite_engine: Engine, dataset: list[dict[str, Any]], expected: list[Vulnerability], fault: str
+) -> None:
+    fake = FakeNvd.of(dataset, faults={3: fault, 6: fault})
+    with serve(fake) as url:
+        report = sync_nvd_api(sqlite_engine, config(url), now=NOW)
+    assert report.status == "ok"
+    assert stored(sqlite_engine) == expected
+    assert [r.fault for r in fake.requests].count(fault) == 2
+
+
+def test_all_faults_at_once_on_both_databases(
+    engine: Engine, dataset: list[dict[str, Any]], expected: list[Vulnerability]
+) -> None:
+    kinds = ["403", "429", "503", "timeout", "reset", "truncated", "invalid_json"]
+    fake = FakeNvd.of(dataset, faults={2 + 2 * i: k for i, k in enumerate(kinds)})
+    with serve(fake) as url:
+        sync_nvd_api(engine, config(url), now=NOW)
+    assert stored(engine) == expected
+    assert {r.fault for r in fake.requests} >= set(kinds)
+
+
+def test_total_results_growing_while_paging(sqlite_engine: Engine, dataset: list[dict[str, Any]]) -> None:
+    base = dataset[0]
+    added = [
+        later(base, days=0, id=f"CVE-2026-99{n:03d}", published=f"2026-10-{1 + n % 28:02d}T00:00:00.000")
+        for n in range(450)
+    ]
+    fake = FakeNvd.of(dataset, add_after={2: added[:250], 5: added[250:]})
+    with serve(fake) as url:
+        report = sync_nvd_api(sqlite_engine, config(url), now=NOW)
+    assert report.status == "ok" and report.pages > -(-len(dataset) // PAGE)
+    # the same as an undisturbed run against the grown data
+    assert stored(sqlite_engine) == expected_of(dataset + added)
+
+
+@pytest.mark.parametrize("fault", ["short", "empty"])
+def test_a_short_or_empty_page_ends_the_window_and_the_next_run_covers_it_again(
+    sqlite_engine: Engine, dataset: list[dict[str, Any]], expected: list[Vulnerability], fault: str
+) -> None:
+    fake = FakeNvd.of(dataset, faults={3: fault})
+    with serve(fake) as url:
+        first = sync_nvd_api(sqlite_engine, config(url, prefetch=False), now=NOW)
+        assert first.status == "partial" and "totalResults" in first.messages[0]
+        assert count(sqlite_engine) < len(expected)
+        with sqlite_engine.connect() as conn:
+            assert last_success(conn, SOURCE) is None  # not moved: the next run redoes the range
+        second = sync_nvd_api(sqlite_engine, config(url), now=NOW)
+    assert second.status == "ok" and second.mode == "full"
+    assert stored(sqlite_engine) == expected
+
+
+def test_incremental_sync_asks_for_the_changes_since_the_last_success(
+    engine: Engine, dataset: list[dict[str, Any]], expected: list[Vulnerability]
+) -> None:
+    fake = FakeNvd.of(dataset)
+    with serve(fake) as url:
+        sync_nvd_api(engine, config(url), now=NOW)
+        changed = [
+            later(dataset[10], days=1, vulnStatus="Rejected"),
+            later(dataset[20], days=1, descriptions=[{"lang": "en", "value": "changed"}]),
+        ]
+        fake.add_records(changed)
+        before = len(fake.requests)
+        report = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=2))
+    windows = [r.params for r in fake.requests[before:]]
+    assert windows == [
+        {
+            "lastModStartDate": format_nvd_time(NOW - timedelta(hours=2)),
+            "lastModEndDate": format_nvd_time(NOW + timedelta(days=2)),
+            "resultsPerPage": str(PAGE),
+            "startIndex": "0",
+        }
+    ]
+    assert (report.mode, report.received, report.updated, report.rejected) == ("incremental", 2, 2, 1)
+    want = {v.id: v for v in expected}
+    want.update((c["id"], parse_cve(c)) for c in changed)
+    assert stored(engine) == sorted(want.values(), key=lambda v: v.id)
+
+
+def test_since_far_back_is_split_into_windows_the_server_accepts(
+    sqlite_engine: Engine, dataset: list[dict[str, Any]]
+) -> None:
+    recent = [c for c in dataset if c["lastModified"] >= "2025-06-01"]
+    fake = FakeNvd.of(dataset)
+    with serve(fake) as url:
+        report = sync_nvd_api(sqlite_engine, config(url), now=NOW, since=datetime(2025, 6, 1, tzinfo=UTC))
+    assert report.windows == 5 and report.status == "ok"
+    assert all(r.status == 200 for r in fake.requests)  # no window over 120 days (the server says 404)
+    assert {v.id for v in stored(sqlite_engine)} == {c["id"] for c in recent}
+
+
+def test_a_failed_sync_resumes_after_its_last_committed_page(
+    engine: Engine, dataset: list[dict[str, Any]], expected: list[Vulnerability]
+) -> None:
+    # requests 4.. fail until retries run out: pages 1-3 are committed, then the run fails
+    fake = FakeNvd.of(dataset, faults={n: "503" for n in range(4, 4 + 20)})
+    with serve(fake) as url:
+        cfg = config(url, prefetch=False, retry=RetryPolicy(max_attempts=3, base_delay=0.01))
+        with pytest.raises(FetchError, match="giving up after 3 attempts"):
+            sync_nvd_api(engine, cfg, now=NOW)
+        assert count(engine) == 3 * PAGE
+        with engine.connect() as conn:
+            cursor = load_cursor(conn, SOURCE)
+            assert cursor is not None
+            assert cursor["checkpoint"]["start_index"] == 3 * PAGE
+            assert recent_runs(conn)[0].status == "failed"
+        fake.faults.clear()
+        before = len(fake.requests)
+        report = sync_nvd_api(engine, cfg, now=NOW + timedelta(hours=1))
+    assert report.resumed and report.end == NOW  # the plan (and its end) were kept
+    assert fake.requests[before].params["startIndex"] == str(3 * PAGE)
+    assert stored(engine) == expected
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_a_rejected_api_key_fails_at_once_and_loses_nothing(
+    sqlite_engine: Engine, dataset: list[dict[str, Any]], status: int
+) -> None:
+    fake = FakeNvd.of(dataset, api_key="good-key", bad_key_status=status)
+    with serve(fake) as url:
+        with pytest.raises(ApiKeyRejected, match="the NVD API rejected the API key"):
+            sync_nvd_api(sqlite_engine, config(url, api_key="bad-key"), now=NOW)
+        assert len(fake.requests) <= 2  # not retried (a second one may be in flight from the prefetch)
+        assert count(sqlite_engine) == 0
+        report = sync_nvd_api(sqlite_engine, config(url, api_key="good-key"), now=NOW)
+    assert report.status == "ok" and count(sqlite_engine) == len(dataset)
+    assert all(r.api_key == "good-key" for r in fake.requests[-report.pages :])
+
+
+def test_throttling_403_with_a_key_is_retried_not_taken_for_a_bad_key(
+    sqlite_engine: Engine, dataset: list[dict[str, Any]]
+) -> None:
+    fake = FakeNvd.of(dataset, api_key="k", faults={1: "403", 2: "403"})
+    with serve(fake) as url:
+        report = sync_nvd_api(sqlite_engine, config(url, api_key="k", prefetch=False), now=NOW)
+    assert report.status == "ok" and count(sqlite_engine) == len(dataset)
+
+
+def test_the_rate_limiter_holds_at_the_server(sqlite_engine: Engine, dataset: list[dict[str, Any]]) -> None:
+    """5 requests per rolling 1 s (NVD's 5 per 30 s, scaled down): the server's arrival times never show
+    more than 5 in any 1 s window."""
+    limit = RateLimit(5, 1.0)
+    fake = FakeNvd.of(dataset[:1400])
+    with serve(fake) as url:
+        sync_nvd_api(sqlite_engine, config(url, results_per_page=100, rate_limit=limit), now=NOW)
+    arrivals = [r.at for r in fake.requests]
+    assert len(arrivals) >= 14
+    for i, t in enumerate(arrivals):
+        assert sum(t <= u < t + limit.per_seconds for u in arrivals[i:]) <= limit.requests
+
+
+def test_the_cli_reports_a_rejected_key_and_exits_non_zero(
+    tmp_path: Path, dataset: list[dict[str, Any]]
+) -> None:
+    fake = FakeNvd.of(dataset[:50], api_key="good", bad_key_status=403)
+    with serve(fake) as url:
+        proc = cli(
+            tmp_path / "s.sqlite",
+            "sync",
+            "nvd",
+            "--api-url",
+            url,
+            "--rate-limit",
+            "off",
+            env={"NVD_API_KEY": "bad"},
+        )
+    assert proc.returncode == 1
+    assert "the NVD API rejected the API key" in proc.stderr
+
+
+def cli(db: Path | str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
+    full_env = {k: v for k, v in os.environ.items() if k != "NVD_API_KEY"}
+    full_env.update({"CVEWATCH_DB": url, "COLUMNS": "200", **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "cvewatch.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+    )
+
+
+def test_killed_mid_page_and_restarted_loses_nothing_and_duplicates_nothing(
+    db_url: str, dataset: list[dict[str, Any]], expected: list[Vulnerability]
+) -> None:
+    """SIGKILL while the server holds back a page; the restart marks the killed run interrupted and resumes
+    after the last committed page."""
+    fake = FakeNvd.of(dataset, faults={5: "stall"})
+    args = ["sync", "nvd", "--page-size", str(PAGE), "--rate-limit", "off", "--timeout", "60"]
+    env = {**os.environ, "CVEWATCH_DB": db_url, "COLUMNS": "200"}
+    env.pop("NVD_API_KEY", None)
+    with serve(fake) as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cvewatch.cli", *args, "--api-url", url],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert fake.stall_started.wait(60), "the sync never reached the stalled page"
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        engine = open_engine(db_url)
+        try:
+            with engine.connect() as conn:
+                killed = recent_runs(conn)[0]
+                cursor = load_cursor(conn, SOURCE)
+            assert killed.status == "running"
+            assert cursor is not None
+            committed = cursor["checkpoint"]["start_index"]
+            assert committed > 0 and committed % PAGE == 0
+            assert count(engine) == committed  # the store holds exactly the committed pages
+            assert killed.pages == committed // PAGE
+            before = len(fake.requests)
+            restart = subprocess.run(
+                [sys.executable, "-m", "cvewatch.cli", *args, "--api-url", url],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert restart.returncode == 0, restart.stderr
+            assert "(resumed)" in restart.stdout
+            assert fake.requests[before].params["startIndex"] == str(committed)
+            assert stored(engine) == expected
+            with engine.connect() as conn:
+                runs = {r.id: r for r in recent_runs(conn)}
+            assert runs[killed.id].status == "interrupted"
+            newest = max(runs.values(), key=lambda r: r.id)
+            assert newest.status == "ok" and newest.new == len(expected) - committed
+            status = cli(db_url, "sync", "status", "--json")
+            assert '"interrupted"' in status.stdout
+        finally:
+            engine.dispose()
