@@ -53,6 +53,8 @@ class SourcePackage:
     url: str | None = None
     source0: str | None = None
     spec_path: str | None = None
+    build_requires: tuple[str, ...] = ()  # BuildRequires: values, macros expanded ("golang < 1.25")
+    provides: tuple[str, ...] = ()  # Provides: values of every package section ("bundled(zlib) = 1.2.13")
 
     @property
     def evr(self) -> EVR:

@@ -12,7 +12,7 @@ How the spec is read (a reduced rpmbuild -bs):
   a line that calls a macro defined by the spec itself (``%do_package arm64 1``) is expanded and its lines are
   read in its place, as rpm does;
 * Name/Epoch/Version/Release/URL/Source0/PatchN are taken from the main preamble (the lines before the first
-  section), ``PatchN`` from any preamble; tag values are macro-expanded; ``name``, ``version``, ``release``,
+  section), ``PatchN``, ``Provides`` and ``BuildRequires`` from any preamble; tag values are macro-expanded; ``name``, ``version``, ``release``,
   ``epoch`` and ``SOURCEn``/``PATCHn`` become macros as in rpm;
 * binary packages: each ``%package [-n] NAME``, and the main package, are built when they have a ``%files``
   section, like rpm. When a spec has a ``%files`` header we cannot resolve (an unknown macro in it), or no
@@ -259,6 +259,8 @@ def parse_spec_text(
     patches: list[tuple[str, int | None, int]] = []  # (value, number, line)
     auto_patch = 0
     changelog: list[tuple[int, str]] = []
+    provides: list[str] = []  # Provides: of every package section, in order
+    build_requires: list[str] = []
     expanded_budget = _MAX_EXPANDED_LINES
 
     pending: list[tuple[int, str]] = []  # lines produced by the spec's own macros, read first (reversed)
@@ -372,6 +374,10 @@ def parse_spec_text(
                     value = _run_silently(st, raw, lineno).strip()
                 ctx.define(f"SOURCE{num}", value)
                 continue
+            if tag in ("provides", "buildrequires") and m2.group(2) is None:
+                deps = split_dependencies(_run_silently(st, raw, lineno).strip())
+                (provides if tag == "provides" else build_requires).extend(deps)
+                continue
             if section != "preamble":
                 continue
             if tag in ("name", "version", "release", "epoch", "url"):
@@ -460,6 +466,8 @@ def parse_spec_text(
         url=st.url or None,
         source0=st.source0,
         spec_path=path,
+        build_requires=tuple(dict.fromkeys(build_requires)),
+        provides=tuple(dict.fromkeys(provides)),
     )
     return SpecResult(pkg, tuple(st.problems))
 
@@ -484,6 +492,40 @@ def _second_chance(st: _State) -> None:
                 )
             )
             setattr(st, tag, again)
+
+
+_DEP_OPS = frozenset({"<", ">", "=", "<=", ">=", "=="})
+
+
+def split_dependencies(value: str) -> tuple[str, ...]:
+    """A ``Provides:``/``BuildRequires:`` value -> its dependencies: names separated by spaces or commas,
+    ``NAME OP VERSION`` kept together (``golang < 1.25``), parentheses (``bundled(crate(x))``, rich
+    dependencies ``(a or b)``) kept whole."""
+    tokens: list[str] = []
+    i, n = 0, len(value)
+    while i < n:
+        if value[i].isspace() or value[i] == ",":
+            i += 1
+            continue
+        j, depth = i, 0
+        while j < n and (depth > 0 or not (value[j].isspace() or value[j] == ",")):
+            if value[j] == "(":
+                depth += 1
+            elif value[j] == ")":
+                depth -= 1
+            j += 1
+        tokens.append(value[i:j])
+        i = j
+    out: list[str] = []
+    k = 0
+    while k < len(tokens):
+        if k + 2 < len(tokens) and tokens[k + 1] in _DEP_OPS:
+            out.append(f"{tokens[k]} {tokens[k + 1]} {tokens[k + 2]}")
+            k += 3
+        else:
+            out.append(tokens[k])
+            k += 1
+    return tuple(out)
 
 
 def _first_word(s: str) -> str:
@@ -541,4 +583,4 @@ def parse_spec(
     )
 
 
-__all__ = ["SpecResult", "cve_ids", "parse_spec", "parse_spec_text", "patch_header_cves"]
+__all__ = ["SpecResult", "cve_ids", "parse_spec", "parse_spec_text", "patch_header_cves", "split_dependencies"]

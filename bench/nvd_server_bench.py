@@ -1,0 +1,238 @@
+"""Benchmark of the NVD API sync at full scale against a loopback server.
+
+``python bench/nvd_server_bench.py serve DIR`` serves the pages written by ``bench/generator.py`` (kept
+decompressed in memory, one per ``startIndex`` multiple of 2,000) as the NVD CVE API 2.0 on 127.0.0.1 and
+prints ``READY <port>``. :func:`run` measures, on SQLite:
+
+* a full import of the generated CVEs with ``cvewatch sync nvd --rate-limit off`` in a subprocess (wall
+  time, and the peak RSS of that process alone, from ``wait4``);
+* one 2,000-record page parsed and stored (JSON decode + normalize + ``upsert_batch`` into a fresh store);
+* where the time goes: the first pages fetched, decoded, normalized and stored one step at a time (no
+  prefetch), each step timed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import generator  # noqa: E402
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        params = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        start = int(params.get("startIndex", "0"))
+        per_page = int(params.get("resultsPerPage", "2000"))
+        body = self.server.pages.get(start) if per_page == generator.PAGE_SIZE else None
+        if body is None and start >= self.server.total:
+            body = (
+                b'{"resultsPerPage":0,"startIndex":%d,"totalResults":%d,"format":"NVD_CVE","version":"2.0",'
+                b'"timestamp":"2026-10-01T00:00:00.000","vulnerabilities":[]}' % (start, self.server.total)
+            )
+        if body is None:
+            self.send_response(404)
+            self.send_header("message", "this benchmark server serves pages of 2000 at multiples of 2000")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    pages: dict[int, bytes]
+    total: int
+
+
+def serve(folder: Path) -> None:
+    pages: dict[int, bytes] = {}
+    for path in sorted(folder.glob("page-*.json.gz")):
+        pages[int(path.name[5:11])] = gzip.decompress(path.read_bytes())
+    httpd = _Server(("127.0.0.1", 0), _Handler)
+    httpd.pages = pages
+    httpd.total = sum(body.count(b'{"cve":') for body in pages.values())
+    sys.stdout.write(f"READY {httpd.server_address[1]}\n")
+    sys.stdout.flush()
+    httpd.serve_forever()
+
+
+@dataclass
+class Result:
+    count: int
+    import_seconds: float
+    import_peak_rss_mib: float
+    import_output: str
+    page_seconds: float
+    fetch_us: float  # per record: HTTP + JSON decode
+    normalize_us: float  # per record: nvd_json.iter_document
+    store_us: float  # per record: upsert_batch on SQLite
+    profiled_pages: int
+
+
+def _start_server(folder: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "serve", str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("READY "):
+        proc.kill()
+        raise RuntimeError(f"the benchmark server did not start: {line!r}")
+    return proc, f"http://127.0.0.1:{int(line.split()[1])}/rest/json/cves/2.0"
+
+
+def _full_import(url: str, tmp: Path) -> tuple[float, float, str]:
+    env = {k: v for k, v in os.environ.items() if k != "NVD_API_KEY"}
+    env["CVEWATCH_DB"] = f"sqlite:///{tmp / 'full.sqlite'}"
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cvewatch.cli", "sync", "nvd", "--api-url", url, "--rate-limit", "off"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the full import failed ({proc.returncode}): {output}")
+    return seconds, usage.ru_maxrss / 1024, output.strip()
+
+
+def _one_page(folder: Path, tmp: Path) -> float:
+    import orjson
+
+    from cvewatch.sources.nvd_json import iter_document
+    from cvewatch.sources.records import Vulnerability
+    from cvewatch.store.db import open_engine
+    from cvewatch.store.vulnerabilities import upsert_batch
+
+    raw = gzip.decompress((folder / "page-000000.json.gz").read_bytes())
+    times = []
+    for n in range(3):
+        engine = open_engine(f"sqlite:///{tmp / f'page{n}.sqlite'}")
+        start = time.perf_counter()
+        vulns = [v for v in iter_document(orjson.loads(raw), origin="page") if isinstance(v, Vulnerability)]
+        with engine.begin() as conn:
+            upsert_batch(conn, vulns)
+        times.append(time.perf_counter() - start)
+        engine.dispose()
+    return statistics.median(times)
+
+
+def _profile(url: str, tmp: Path, pages: int) -> tuple[float, float, float, int]:
+    import orjson
+
+    from cvewatch.sources.http import HttpClient
+    from cvewatch.sources.nvd_json import iter_document
+    from cvewatch.sources.records import Vulnerability
+    from cvewatch.store.db import open_engine
+    from cvewatch.store.vulnerabilities import upsert_batch
+
+    engine = open_engine(f"sqlite:///{tmp / 'profile.sqlite'}")
+    fetch = normalize = store = 0.0
+    records = 0
+    with HttpClient(timeout=60) as http:
+        for n in range(pages):
+            t0 = time.perf_counter()
+            params = {"resultsPerPage": "2000", "startIndex": str(n * 2000)}
+            doc = http.get(url, params=params, decode=lambda r: orjson.loads(r.content))
+            t1 = time.perf_counter()
+            vulns = [v for v in iter_document(doc, origin="p") if isinstance(v, Vulnerability)]
+            t2 = time.perf_counter()
+            with engine.begin() as conn:
+                upsert_batch(conn, vulns)
+            t3 = time.perf_counter()
+            fetch, normalize, store = fetch + t1 - t0, normalize + t2 - t1, store + t3 - t2
+            records += len(vulns)
+    engine.dispose()
+    return fetch / records * 1e6, normalize / records * 1e6, store / records * 1e6, pages
+
+
+def run(count: int = 300_000, seed: int = 1, profile_pages: int = 20) -> Result:
+    folder = generator.ensure_pages(count, seed)
+    server, url = _start_server(folder)
+    try:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            seconds, rss, output = _full_import(url, tmp)
+            page = _one_page(folder, tmp)
+            fetch, normalize, store, pages = _profile(url, tmp, min(profile_pages, -(-count // 2000)))
+    finally:
+        server.kill()
+        server.wait()
+    return Result(count, seconds, rss, output, page, fetch, normalize, store, pages)
+
+
+def rows(result: Result) -> list[tuple[str, str, str, str]]:
+    """Rows for docs/BENCHMARKS.md."""
+    per = result.fetch_us + result.normalize_us + result.store_us
+    share = ", ".join(
+        f"{name} {value:.0f} µs ({value / per:.0%})"
+        for name, value in (
+            ("HTTP+JSON", result.fetch_us),
+            ("normalize", result.normalize_us),
+            ("store", result.store_us),
+        )
+    )
+    return [
+        (
+            f"NVD API full import, {result.count:,} generated CVEs, loopback server, SQLite",
+            f"{result.import_seconds:.1f} s",
+            "≤ 60 s",
+            f"{result.count / result.import_seconds:,.0f} records/s; peak RSS {result.import_peak_rss_mib:,.0f} MiB "
+            "(goal ≤ 1.5 GB)",
+        ),
+        ("parse and store one 2,000-record page (SQLite)", f"{result.page_seconds:.2f} s", "≤ 1 s", ""),
+        (
+            f"where the time goes, per record (first {result.profiled_pages} pages, one step at a time)",
+            f"{per:.0f} µs",
+            "",
+            share,
+        ),
+    ]
+
+
+def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "serve":
+        serve(Path(sys.argv[2]))
+        return 0
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 300_000
+    result = run(count)
+    for row in rows(result):
+        sys.stdout.write(" | ".join(row) + "\n")
+    sys.stdout.write(result.import_output + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
