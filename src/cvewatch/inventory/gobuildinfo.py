@@ -3,12 +3,12 @@
 One block per binary::
 
     /usr/bin/dockerd: go1.22.5
-    	path	github.com/docker/docker/cmd/dockerd
-    	mod	github.com/docker/docker	(devel)
-    	dep	golang.org/x/net	v0.17.0	h1:pVaXccu2ozPjCXewfr1S7xoGe9ZWaSXX3Ka/1btVsVk=
-    	=>	golang.org/x/net	v0.23.0	h1:7EYJ93RZ9vYSZAIb2x3lnuvqO5zneoD6IvWjuhfxjTs=
-    	build	-buildmode=pie
-    	build	CGO_ENABLED=1
+        path	github.com/docker/docker/cmd/dockerd
+        mod	github.com/docker/docker	(devel)
+        dep	golang.org/x/net	v0.17.0	h1:pVaXccu2ozPjCXewfr1S7xoGe9ZWaSXX3Ka/1btVsVk=
+        =>	golang.org/x/net	v0.23.0	h1:7EYJ93RZ9vYSZAIb2x3lnuvqO5zneoD6IvWjuhfxjTs=
+        build	-buildmode=pie
+        build	CGO_ENABLED=1
 
 The first line names the binary and the Go toolchain that built it (``go1.22.5``, possibly with
 experiments: ``go1.22.5 X:boringcrypto``); ``path`` is the main package, ``mod`` the main module, each

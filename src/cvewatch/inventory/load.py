@@ -11,6 +11,7 @@ from cvewatch.errors import InputError
 from cvewatch.inventory.imagelist import parse_package_text
 from cvewatch.inventory.packages import Problem, SourcePackage
 from cvewatch.inventory.tree import load_spec_tree
+from cvewatch.store.components import replace_spec_components, saved_build_components
 from cvewatch.store.inventory import replace_image, replace_release_packages
 
 
@@ -44,7 +45,12 @@ def load_specs_into(engine: Engine, specs_dir: Path, *, release: str, dist: str 
     if not specs_dir.is_dir():
         raise InputError(f"not a folder: {specs_dir}")
     tree = load_spec_tree(specs_dir, dist=dist)
+    with engine.connect() as conn:
+        saved = saved_build_components(conn, release)
     report = store_release(engine, list(tree.packages), release=release, dist=dist)
+    if tree.packages:
+        with engine.begin() as conn:
+            replace_spec_components(conn, release, tree.packages, saved=saved)
     report.problems.extend(tree.problems)
     return report
 

@@ -36,6 +36,8 @@ def dump_snapshot(
                 "url": p.url,
                 "source0": p.source0,
                 "spec_path": p.spec_path,
+                "build_requires": list(p.build_requires),
+                "provides": list(p.provides),
                 "patches": [
                     {"filename": x.filename, "number": x.number, "cves": list(x.cves), "present": x.present}
                     for x in p.patches
@@ -91,6 +93,8 @@ def load_snapshot(data: bytes, origin: str) -> tuple[str, str | None, list[Sourc
                 url=p.get("url"),
                 source0=p.get("source0"),
                 spec_path=p.get("spec_path"),
+                build_requires=tuple(p.get("build_requires", ())),
+                provides=tuple(p.get("provides", ())),
             )
             for p in doc["packages"]
         ]

@@ -12,8 +12,9 @@ How the spec is read (a reduced rpmbuild -bs):
   a line that calls a macro defined by the spec itself (``%do_package arm64 1``) is expanded and its lines are
   read in its place, as rpm does;
 * Name/Epoch/Version/Release/URL/Source0/PatchN are taken from the main preamble (the lines before the first
-  section), ``PatchN``, ``Provides`` and ``BuildRequires`` from any preamble; tag values are macro-expanded; ``name``, ``version``, ``release``,
-  ``epoch`` and ``SOURCEn``/``PATCHn`` become macros as in rpm;
+  section), ``PatchN``, ``Provides`` and ``BuildRequires`` from any preamble; tag values are
+  macro-expanded; ``name``, ``version``, ``release``, ``epoch`` and ``SOURCEn``/``PATCHn`` become macros
+  as in rpm;
 * binary packages: each ``%package [-n] NAME``, and the main package, are built when they have a ``%files``
   section, like rpm. When a spec has a ``%files`` header we cannot resolve (an unknown macro in it), or no
   ``%files`` at all, we are unsure and include every declared package, the main one too.
@@ -583,4 +584,11 @@ def parse_spec(
     )
 
 
-__all__ = ["SpecResult", "cve_ids", "parse_spec", "parse_spec_text", "patch_header_cves", "split_dependencies"]
+__all__ = [
+    "SpecResult",
+    "cve_ids",
+    "parse_spec",
+    "parse_spec_text",
+    "patch_header_cves",
+    "split_dependencies",
+]

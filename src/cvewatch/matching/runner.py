@@ -8,20 +8,24 @@ equals a full rescan (tests/matching/test_incremental.py).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, tuple_, update
 
+from cvewatch.inventory.components import TOOLCHAIN_PROVIDERS, Component
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import package_aliases, vulnerability_from_cve5
+from cvewatch.matching.components import ComponentFacts, ComponentMapping, effective_components, search_terms
 from cvewatch.matching.mapping import PackageMapping
 from cvewatch.matching.rules import RULES_VERSION, distro_cves
 from cvewatch.matching.scan import group_by_source, scan
 from cvewatch.matching.verdict import Verdict
 from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import Vulnerability
+from cvewatch.store.components import load_components
 from cvewatch.store.cve5 import T_AFFECTED, T_CVE5, load_cve5
 from cvewatch.store.inventory import (
     T_IMAGE,
@@ -100,6 +104,61 @@ def candidate_cves(
     return wanted
 
 
+def component_candidate_cves(
+    conn: Connection, specs: Iterable[SourcePackage], facts: ComponentFacts
+) -> set[str]:
+    """Ids of the CVEs that name a component of one of ``specs`` (its CPE names, its CVE JSON 5
+    vendor/product, a packageName inside its Go module) or a protocol one of them implements."""
+    specs = list(specs)
+    comps: list[Component] = []
+    for s in specs:
+        comps += effective_components(s, facts.components.get(s.name, ()), facts.mapping)
+    cpe, cna, modules = search_terms(comps, facts.mapping, [s.name for s in specs])
+    wanted: set[str] = set()
+    pair_list = sorted(cpe)
+    for i in range(0, len(pair_list), 400):
+        stmt = select(T_CPE.c.cve_id).where(
+            T_CPE.c.vulnerable.is_(True), tuple_(T_CPE.c.vendor, T_CPE.c.product).in_(pair_list[i : i + 400])
+        )
+        wanted.update(conn.execute(stmt.distinct()).scalars())
+    a = T_AFFECTED.c
+    vendor = func.lower(func.replace(a.vendor, " ", "_"))
+    product = func.lower(func.replace(a.product, " ", "_"))
+    conds = [vendor == v if p == "*" else (vendor == v) & (product == p) for v, p in sorted(cna)]
+    mod_list = sorted(modules)
+    for i in range(0, len(mod_list), 200):
+        chunk = mod_list[i : i + 200]
+        conds.append(func.lower(a.package_name).in_(chunk))
+        conds.extend(
+            func.lower(a.package_name).like(m.replace("%", r"\%").replace("_", r"\_") + "/%", escape="\\")
+            for m in chunk
+        )
+    for i in range(0, len(conds), 200):
+        wanted.update(conn.execute(select(a.cve_id).where(or_(*conds[i : i + 200])).distinct()).scalars())
+    return wanted
+
+
+def load_component_facts(
+    conn: Connection, release: str, specs: Sequence[SourcePackage], mapping: ComponentMapping | None = None
+) -> ComponentFacts:
+    """The release's components (store) and toolchain EVRs (its golang/rust/nodejs packages)."""
+    toolchains: dict[str, list[EVR]] = {}
+    names = set(TOOLCHAIN_PROVIDERS.values())
+    for s in specs:
+        if s.name in names:
+            toolchains.setdefault(s.name, []).append(s.evr)
+    return ComponentFacts(
+        {k: tuple(v) for k, v in load_components(conn, release).items()},
+        {k: tuple(sorted(v)) for k, v in toolchains.items()},
+        mapping or ComponentMapping.load(),
+    )
+
+
+def scan_digest(mapping: PackageMapping, components: ComponentMapping) -> str:
+    """What a stored scan must share with this one to be the base of an incremental scan."""
+    return hashlib.sha256(f"{mapping.digest}\n{components.digest}".encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class _LastScan:
     started: datetime
@@ -157,9 +216,13 @@ def run_scan(
     image: str | None = None,
     mapping: PackageMapping | None = None,
     full: bool = False,
+    component_mapping: ComponentMapping | None = None,
 ) -> ScanResult:
-    """Scan a release (or a node image, whose release is taken from the store) and store the verdicts."""
+    """Scan a release (or a node image, whose release is taken from the store) and store the verdicts.
+    The packages' components (``inventory load-specs``/``load-sbom``) are matched too."""
     mapping = mapping or PackageMapping.load()
+    component_mapping = component_mapping or ComponentMapping.load()
+    digest = scan_digest(mapping, component_mapping)
     started = datetime.now(UTC)
     with engine.begin() as conn:
         iid: int | None = None
@@ -178,11 +241,10 @@ def run_scan(
             installed, unmapped = grouped.installed, grouped.unmapped
         scope = [s for s in specs if installed is None or s.name in installed]
         triage = load_triage(conn, release)
+        facts = load_component_facts(conn, release, specs, component_mapping)
 
         last = None if full else _last_scan(conn, rid, iid)
-        if last is not None and (
-            last.mapping_digest != mapping.digest or last.rules_version != RULES_VERSION
-        ):
+        if last is not None and (last.mapping_digest != digest or last.rules_version != RULES_VERSION):
             last = None
         if last is not None and iid is not None:
             loaded = conn.execute(select(T_IMAGE.c.loaded_at).where(T_IMAGE.c.id == iid)).scalar()
@@ -198,14 +260,15 @@ def run_scan(
                 image_id=iid,
                 started=started,
                 mode="full" if last is None else "incremental",
-                mapping_digest=mapping.digest,
+                mapping_digest=digest,
                 rules_version=RULES_VERSION,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
 
         if last is None:
-            vulns, cna = _load(conn, candidate_cves(conn, scope, mapping, triage))
-            verdicts = _scan(vulns, cna, scope, mapping, release, dist, image, installed, triage)
+            ids = candidate_cves(conn, scope, mapping, triage) | component_candidate_cves(conn, scope, facts)
+            vulns, cna = _load(conn, ids)
+            verdicts = _scan(vulns, cna, scope, mapping, release, dist, image, installed, triage, facts)
             replace_verdicts(conn, release, image, verdicts)
             cves_n, pkgs_n = len(vulns), len(scope)
         else:
@@ -225,11 +288,20 @@ def run_scan(
             )
             changed_specs = [s for s in scope if s.name in changed]
             other_specs = [s for s in scope if s.name not in changed]
-            ids_p = candidate_cves(conn, changed_specs, mapping, triage) if changed_specs else set()
+            ids_p = (
+                candidate_cves(conn, changed_specs, mapping, triage)
+                | component_candidate_cves(conn, changed_specs, facts)
+                if changed_specs
+                else set()
+            )
             vulns_p, cna_p = _load(conn, ids_p)
             vulns_c, cna_c = _load(conn, changed_cves)
-            verdicts = _scan(vulns_p, cna_p, changed_specs, mapping, release, dist, image, installed, triage)
-            verdicts += _scan(vulns_c, cna_c, other_specs, mapping, release, dist, image, installed, triage)
+            verdicts = _scan(
+                vulns_p, cna_p, changed_specs, mapping, release, dist, image, installed, triage, facts
+            )
+            verdicts += _scan(
+                vulns_c, cna_c, other_specs, mapping, release, dist, image, installed, triage, facts
+            )
             replace_verdicts(
                 conn,
                 release,
@@ -272,6 +344,7 @@ def _scan(
     image: str | None,
     installed: Mapping[str, EVR] | None,
     triage: Mapping[tuple[str, str], TriageRecord],
+    facts: ComponentFacts | None = None,
 ) -> list[Verdict]:
     return scan(
         vulns,
@@ -283,4 +356,5 @@ def _scan(
         installed=installed,
         triage=triage,
         cna=cna,
+        components=facts,
     )

@@ -11,6 +11,13 @@ from dataclasses import dataclass
 
 from cvewatch.inventory.packages import InstalledPackage, SourcePackage
 from cvewatch.matching.cna import CnaIndex, package_aliases
+from cvewatch.matching.components import (
+    ComponentFacts,
+    ComponentIndex,
+    component_verdicts,
+    effective_components,
+    merge,
+)
 from cvewatch.matching.mapping import PackageMapping, PackageNames
 from cvewatch.matching.rules import cpe_fields, decide, distro_cves, sort_verdicts
 from cvewatch.matching.verdict import Verdict
@@ -86,12 +93,16 @@ def scan(
     index: CpeIndex | None = None,
     triage: Mapping[tuple[str, str], TriageRecord] | None = None,
     cna: Mapping[str, Cve5Record] | None = None,
+    components: ComponentFacts | None = None,
 ) -> list[Verdict]:
-    """Verdicts for the release's ``specs`` (or, with ``installed``, the image's packages)."""
+    """Verdicts for the release's ``specs`` (or, with ``installed``, the image's packages). With
+    ``components``, what the packages carry inside is matched too (:mod:`cvewatch.matching.components`)
+    and merged into the one verdict per pair."""
     index = index or CpeIndex(vulns.values())
     triage = triage or {}
     cna = cna or {}
     cna_index = CnaIndex(cna.values())
+    comp_index = ComponentIndex(vulns.values(), cna.values()) if components is not None else None
     triaged: dict[str, set[str]] = defaultdict(set)
     for cve, package in triage:
         triaged[package].add(cve)
@@ -103,6 +114,13 @@ def scan(
         aliases = package_aliases(spec, names, mapping.cna_products(spec.name))
         linked = distro_cves(spec) | triaged[spec.name] | cna_index.candidates(aliases)
         candidates = index.candidates(names) | (linked & vulns.keys())
+        comps = (
+            effective_components(spec, components.components.get(spec.name, ()), components.mapping)
+            if components is not None
+            else []
+        )
+        if comp_index is not None and components is not None:
+            candidates |= comp_index.candidates(spec, comps, components.mapping) & vulns.keys()
         for cve in sorted(candidates):
             v = vulns[cve]
             if v.rejected:
@@ -119,6 +137,21 @@ def scan(
                 cna=cna.get(cve),
                 aliases=aliases,
             )
+            if components is not None:
+                extra = component_verdicts(
+                    v,
+                    spec,
+                    comps,
+                    components.mapping,
+                    release=release,
+                    dist=dist,
+                    cna=cna.get(cve),
+                    image=image,
+                    installed=installed.get(spec.name) if installed is not None else None,
+                    triage=triage.get((cve, spec.name)),
+                    toolchains=components.toolchains,
+                )
+                verdict = merge(verdict, extra)
             if verdict is not None:
                 out.append(verdict)
     return sort_verdicts(out)

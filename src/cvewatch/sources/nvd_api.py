@@ -18,9 +18,10 @@ wins); ``Rejected`` CVEs are stored with their status, never dropped.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,7 @@ __all__ = [
     "PageEvent",
     "SyncPlan",
     "Window",
+    "bulk_gc",
     "format_nvd_time",
     "plan_sync",
     "sync_nvd_api",
@@ -394,6 +396,22 @@ class _Fetcher:
         )
 
 
+@contextlib.contextmanager
+def bulk_gc(threshold: int = 200_000) -> Generator[None, None, None]:
+    """Fewer garbage collections while pages of records are decoded, normalized and stored.
+
+    A 2,000-record page allocates a few hundred thousand objects (none in cycles; they are freed by
+    reference counting); at the default threshold of 700 allocations the collector runs hundreds of
+    times per page and rescans the live pages each time, about a third of the sync's CPU time.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], threshold), old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def _origin(config: NvdApiConfig, plan: SyncPlan) -> str:
     if plan.mode == "full":
         return f"{config.api_url} (full load)"
@@ -457,66 +475,67 @@ def sync_nvd_api(
     incomplete = False
     fetcher = _Fetcher(config)
     try:
-        while window < len(plan.windows):
-            page = fetcher.fetch(plan.windows[window], start_index)
-            next_index = start_index + page.received
-            window_done = page.received == 0 or next_index >= page.total_results
-            if not window_done and page.received < page.results_per_page:
-                window_done = True
-            if window_done and next_index < page.total_results:
-                incomplete = True
-                messages.append(
-                    f"window {window + 1}/{len(plan.windows)} ({plan.windows[window]}): "
-                    f"the page at startIndex {start_index} held {page.received} records "
-                    f"while totalResults is {page.total_results}; "
-                    "the window was ended there and will be read again by the next sync"
-                )
-                log.warning(messages[-1])
-            messages.extend(str(p) for p in page.problems[: max(0, _MAX_MESSAGES - len(messages))])
-            next_window, next_start = (window + 1, 0) if window_done else (window, next_index)
-            with engine.begin() as conn:
-                stats = upsert_batch(conn, page.vulnerabilities)
-                add_run_progress(
-                    conn,
-                    run_id,
-                    pages=1,
-                    new=stats.new,
-                    updated=stats.updated,
-                    unchanged=stats.unchanged,
-                    rejected=stats.rejected,
-                    errors=len(page.problems),
-                )
-                cursor["checkpoint"] = Checkpoint(run_id, plan, next_window, next_start).to_json()
-                save_cursor(conn, SOURCE, cursor)
-            counts["pages"] += 1
-            counts["received"] += page.received
-            counts["new"] += stats.new
-            counts["updated"] += stats.updated
-            counts["unchanged"] += stats.unchanged
-            counts["rejected"] += stats.rejected
-            counts["errors"] += len(page.problems)
-            log.info(
-                "page: window %d/%d startIndex %d received %d totalResults %d new %d updated %d",
-                window + 1,
-                len(plan.windows),
-                start_index,
-                page.received,
-                page.total_results,
-                stats.new,
-                stats.updated,
-            )
-            if on_page is not None:
-                on_page(
-                    PageEvent(
-                        window,
-                        len(plan.windows),
-                        start_index,
-                        page.received,
-                        page.total_results,
-                        counts["pages"],
+        with bulk_gc():
+            while window < len(plan.windows):
+                page = fetcher.fetch(plan.windows[window], start_index)
+                next_index = start_index + page.received
+                window_done = page.received == 0 or next_index >= page.total_results
+                if not window_done and page.received < page.results_per_page:
+                    window_done = True
+                if window_done and next_index < page.total_results:
+                    incomplete = True
+                    messages.append(
+                        f"window {window + 1}/{len(plan.windows)} ({plan.windows[window]}): "
+                        f"the page at startIndex {start_index} held {page.received} records "
+                        f"while totalResults is {page.total_results}; "
+                        "the window was ended there and will be read again by the next sync"
                     )
+                    log.warning(messages[-1])
+                messages.extend(str(p) for p in page.problems[: max(0, _MAX_MESSAGES - len(messages))])
+                next_window, next_start = (window + 1, 0) if window_done else (window, next_index)
+                with engine.begin() as conn:
+                    stats = upsert_batch(conn, page.vulnerabilities)
+                    add_run_progress(
+                        conn,
+                        run_id,
+                        pages=1,
+                        new=stats.new,
+                        updated=stats.updated,
+                        unchanged=stats.unchanged,
+                        rejected=stats.rejected,
+                        errors=len(page.problems),
+                    )
+                    cursor["checkpoint"] = Checkpoint(run_id, plan, next_window, next_start).to_json()
+                    save_cursor(conn, SOURCE, cursor)
+                counts["pages"] += 1
+                counts["received"] += page.received
+                counts["new"] += stats.new
+                counts["updated"] += stats.updated
+                counts["unchanged"] += stats.unchanged
+                counts["rejected"] += stats.rejected
+                counts["errors"] += len(page.problems)
+                log.info(
+                    "page: window %d/%d startIndex %d received %d totalResults %d new %d updated %d",
+                    window + 1,
+                    len(plan.windows),
+                    start_index,
+                    page.received,
+                    page.total_results,
+                    stats.new,
+                    stats.updated,
                 )
-            window, start_index = next_window, next_start
+                if on_page is not None:
+                    on_page(
+                        PageEvent(
+                            window,
+                            len(plan.windows),
+                            start_index,
+                            page.received,
+                            page.total_results,
+                            counts["pages"],
+                        )
+                    )
+                window, start_index = next_window, next_start
     except BaseException as exc:
         with engine.begin() as conn:
             finish_run(conn, run_id, status="failed", messages=[*messages, f"{type(exc).__name__}: {exc}"])

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from cvewatch.errors import InputError
 from cvewatch.sources.http import BadResponse, HttpClient, RetryPolicy
+from cvewatch.sources.nvd_api import bulk_gc
 from cvewatch.sources.nvd_json import iter_document
 from cvewatch.sources.records import Vulnerability
 from cvewatch.store.sync_runs import finish_run, load_cursor, mark_success, start_run
@@ -232,7 +233,8 @@ def _sync(
     errors = 0
     try:
         for name in todo:
-            result = _one_feed(engine, place, name, force, messages)
+            with bulk_gc():
+                result = _one_feed(engine, place, name, force, messages)
             results.append(result)
             totals.add(UpsertStats(result.new, result.updated, result.unchanged, result.rejected))
             errors += result.errors

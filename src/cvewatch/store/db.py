@@ -33,6 +33,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # a bulk load touches the indexes of cpe_matches and vulnerabilities all over: a 64 MiB page cache
+    # (default 2 MiB) keeps them in memory; temporary b-trees stay in memory too
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 

@@ -17,6 +17,7 @@ from cvewatch.inventory.packages import (
     SourcePackage,
     TriageFile,
 )
+from cvewatch.store.components import insert_spec_facts, load_spec_facts
 from cvewatch.store.models import (
     BinaryPackageRow,
     ChangelogEntryRow,
@@ -48,6 +49,8 @@ def _package_key(p: SourcePackage) -> tuple[Any, ...]:
         tuple(sorted((x.filename, tuple(x.cves), x.present) for x in p.patches)),
         tuple(sorted((t.cve, t.justification) for t in p.triage)),
         tuple((c.evr, c.cves) for c in p.changelog),
+        tuple(p.build_requires),
+        tuple(p.provides),
     )
 
 
@@ -147,6 +150,7 @@ def replace_release_packages(
                     for i, c in enumerate(p.changelog)
                 ],
             )
+        insert_spec_facts(conn, sid, p)
     return len(added), len(changed), len(removed)
 
 
@@ -165,8 +169,10 @@ def load_release_packages(
     patches: dict[int, list[PatchFile]] = defaultdict(list)
     triage: dict[int, list[TriageFile]] = defaultdict(list)
     chlog: dict[int, list[ChangelogEntry]] = defaultdict(list)
+    facts: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     for start in range(0, len(sids), 500):
         chunk = sids[start : start + 500]
+        facts.update(load_spec_facts(conn, chunk))
         for b in conn.execute(select(T_BIN).where(T_BIN.c.source_package_id.in_(chunk)).order_by(T_BIN.c.id)):
             bins[b.source_package_id].append(b.name)
         for x in conn.execute(
@@ -194,6 +200,8 @@ def load_release_packages(
             url=r.url,
             source0=r.source0,
             spec_path=r.spec_path,
+            build_requires=facts.get(r.id, ((), ()))[0],
+            provides=facts.get(r.id, ((), ()))[1],
         )
         for r in rows
     ]

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, delete, func, insert, select
+import orjson
+from sqlalchemy import JSON, Connection, Dialect, Table, delete, func, insert, select
 
 from cvewatch.sources.records import (
     ConfigNode,
@@ -214,6 +215,10 @@ def _row_tuples(batch: Sequence[Vulnerability], stamp: datetime) -> dict[Table, 
     }
 
 
+def _orjson_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 @dataclass(frozen=True, slots=True)
 class _InsertPlan:
     sql: str
@@ -234,7 +239,10 @@ def _insert_plan(dialect: Dialect, table: Table) -> _InsertPlan:
         names = _COLUMNS[table]
         procs: list[tuple[int, Callable[[Any], Any]]] = []
         for i, name in enumerate(names):
-            proc = table.c[name].type.bind_processor(dialect)
+            col_type = table.c[name].type
+            proc = col_type.bind_processor(dialect)
+            if isinstance(col_type, JSON):
+                proc = _orjson_text  # JSON that json.loads reads back alike, several times faster than json.dumps
             if proc is not None:
                 procs.append((i, proc))
         sql = (

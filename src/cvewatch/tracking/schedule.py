@@ -197,8 +197,9 @@ def _scan_steps(settings: Settings) -> list[tuple[str, Callable[[Engine], str]]]
 
 
 def run_job(engine: Engine, settings: Settings, *, log: Log | None = None) -> JobReport:
-    """Sync every configured source, then scan every configured release and image. A step's
-    :class:`CvewatchError` (or ``ValueError`` from a scan) is recorded as a failed step; the job goes on."""
+    """Sync every configured source, then scan every configured release and image. A step that raises
+    (a :class:`CvewatchError`, or anything unexpected, named with its type) is recorded as a failed step and
+    the job goes on with the next one."""
     steps = _sync_steps(settings) + _scan_steps(settings)
     if not steps:
         raise ConfigError(
@@ -213,6 +214,10 @@ def run_job(engine: Engine, settings: Settings, *, log: Log | None = None) -> Jo
         except (CvewatchError, ValueError) as err:
             results.append(StepResult(name, False, str(err)))
             emit(f"{name}: FAILED: {err}")
+        except Exception as err:  # an unexpected failure of one step must not cost the others
+            detail = f"unexpected {type(err).__name__}: {err}"
+            results.append(StepResult(name, False, detail))
+            emit(f"{name}: FAILED: {detail}")
         else:
             results.append(StepResult(name, True, detail))
             emit(f"{name}: {detail}")
@@ -263,8 +268,8 @@ def run_forever(
             report = run_once(url, settings, log=emit)
         except LockHeld as err:
             emit(f"skipped: {err}")
-        except CvewatchError as err:
-            emit(f"job failed: {err}")
+        except Exception as err:  # the scheduler outlives a failed job: the next fire time tries again
+            emit(f"job failed: {type(err).__name__}: {err}")
         else:
             emit(
                 f"job {'ok' if report.ok else 'finished with failed steps'} in "
