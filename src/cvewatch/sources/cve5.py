@@ -590,52 +590,9 @@ def import_cve5(
     batch_size: int = 500,
 ) -> ImportReport:
     """Upsert every record of ``source`` (newest ``dateUpdated`` wins), batch by batch, with a sync run."""
-    from cvewatch.sources.importer import ImportReport
+    from cvewatch.sources.importer import import_records
     from cvewatch.store.cve5 import upsert_cve5
-    from cvewatch.store.sync_runs import finish_run, mark_success, start_run
 
-    name = "cve5"
     origin = origin or (source.origin if isinstance(source, Cve5Source) else "<records>")
-    started = datetime.now(UTC)
-    with engine.begin() as conn:
-        run_id = start_run(conn, name, origin)
-    report = ImportReport(run_id, name, origin)
-    batch: list[Cve5Record] = []
-
-    def flush() -> None:
-        if batch:
-            with engine.begin() as conn:
-                report.stats.add(upsert_cve5(conn, batch))
-            batch.clear()
-
-    crashed = False
-    try:
-        items = source.records() if isinstance(source, Cve5Source) else source
-        for item in items:
-            if isinstance(item, RecordProblem):
-                report.problems.append(item)
-                continue
-            report.read += 1
-            batch.append(item)
-            if len(batch) >= batch_size:
-                flush()
-        flush()
-    except BaseException:
-        crashed = True
-        raise
-    finally:
-        with engine.begin() as conn:
-            finish_run(
-                conn,
-                run_id,
-                status="failed" if crashed else report.status,
-                messages=[str(p) for p in report.problems],
-                new=report.stats.new,
-                updated=report.stats.updated,
-                unchanged=report.stats.unchanged,
-                rejected=report.stats.rejected,
-                errors=len(report.problems),
-            )
-            if not crashed and report.status != "failed":
-                mark_success(conn, name, started)
-    return report
+    items = source.records() if isinstance(source, Cve5Source) else source
+    return import_records(engine, items, upsert_cve5, name="cve5", origin=origin, batch_size=batch_size)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from cvewatch.sources.interface import RecordProblem, Source
-from cvewatch.sources.records import Vulnerability
-from cvewatch.store.sync_runs import finish_run, start_run
+from cvewatch.store.sync_runs import finish_run, mark_success, start_run
 from cvewatch.store.vulnerabilities import UpsertStats, upsert_batch
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,38 +32,41 @@ class ImportReport:
         return "partial" if self.read else "failed"
 
 
-def import_source(
+def import_records(
     engine: Engine,
-    source: Source,
+    items: Iterable[T | RecordProblem],
+    upsert: Callable[[Connection, list[T]], UpsertStats],
     *,
+    name: str,
     origin: str,
     batch_size: int = 2000,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Upsert every record of ``source``. Each batch commits on its own, so an error later in the
-    input never loses what was already stored."""
+    """Write ``items`` with ``upsert`` in batches, each committed on its own (an error later in the input
+    never loses what was already stored), and record the run; a run that is not a failure marks the
+    source's last success."""
+    started = datetime.now(UTC)
     with engine.begin() as conn:
-        run_id = start_run(conn, source.name, origin)
-    report = ImportReport(run_id, source.name, origin)
-    batch: list[Vulnerability] = []
+        run_id = start_run(conn, name, origin)
+    report = ImportReport(run_id, name, origin)
+    batch: list[T] = []
 
     def flush() -> None:
         if batch:
             with engine.begin() as conn:
-                report.stats.add(upsert_batch(conn, batch))
+                report.stats.add(upsert(conn, batch))
             if progress:
                 progress(len(batch))
             batch.clear()
 
     crashed = False
     try:
-        for item in source.records():
-            if item.problem is not None:
-                report.problems.append(item.problem)
+        for item in items:
+            if isinstance(item, RecordProblem):
+                report.problems.append(item)
                 continue
-            assert item.vulnerability is not None
             report.read += 1
-            batch.append(item.vulnerability)
+            batch.append(item)
             if len(batch) >= batch_size:
                 flush()
         flush()
@@ -80,4 +86,29 @@ def import_source(
                 rejected=report.stats.rejected,
                 errors=len(report.problems),
             )
+            if not crashed and report.status != "failed":
+                mark_success(conn, name, started)
     return report
+
+
+def import_source(
+    engine: Engine,
+    source: Source,
+    *,
+    origin: str,
+    batch_size: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Upsert every NVD record of ``source``, keeping the newest ``lastModified`` per CVE."""
+    items = (
+        item.vulnerability if item.vulnerability is not None else item.problem for item in source.records()
+    )
+    return import_records(
+        engine,
+        (i for i in items if i is not None),
+        upsert_batch,
+        name=source.name,
+        origin=origin,
+        batch_size=batch_size,
+        progress=progress,
+    )
