@@ -10,7 +10,19 @@ from typing import Annotated
 import typer
 
 from cvewatch import __version__
-from cvewatch.cli import db, demo, inventory, lint, mapping, publish, scan, sources, sync, triage
+from cvewatch.cli import (
+    components,  # registers `inventory load-sbom` on the inventory app
+    db,
+    demo,
+    inventory,
+    lint,
+    mapping,
+    publish,
+    scan,
+    sources,
+    sync,
+    triage,
+)
 from cvewatch.cli.common import State, out
 
 app = typer.Typer(
@@ -30,6 +42,7 @@ app.command("scan")(scan.scan)
 app.command("demo")(demo.demo)
 app.command("lint")(lint.lint)
 app.command("schedule")(sources.schedule)
+app.command("rebuild-plan")(components.rebuild_plan)
 
 
 def _version(value: bool) -> None:

@@ -151,12 +151,14 @@ def bundled_components(pkg: SourcePackage) -> list[Component]:
             kind,
             inner,
             v,
-            _purl(purl_type, inner, version if v else None),
+            _purl(purl_type, inner, (version if purl_type == "golang" else v) if v else None),
             ORIGIN_BUNDLED,
             f"Provides: {dep} in {pkg.name}.spec{unexpanded}",
         )
         out[(kind, inner, v)] = comp
-    return list(out.values())
+    versioned = {(k, n) for k, n, v in out if v is not None}
+    # edk2 tags bundled(openssl) = 3.0.7 in one subpackage and bare bundled(openssl) in others: one library
+    return [c for (k, n, v), c in out.items() if v is not None or (k, n) not in versioned]
 
 
 def _satisfies(version: str, op: str | None, bound: str | None) -> bool:

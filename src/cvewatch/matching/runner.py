@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, tuple_, update
 
-from cvewatch.inventory.components import TOOLCHAIN_PROVIDERS, Component
+from cvewatch.inventory.components import KIND_TOOLCHAIN, TOOLCHAIN_PROVIDERS, Component
 from cvewatch.inventory.packages import SourcePackage
+from cvewatch.inventory.sbom import package_from_purl
 from cvewatch.matching.cna import package_aliases, vulnerability_from_cve5
 from cvewatch.matching.components import ComponentFacts, ComponentMapping, effective_components, search_terms
 from cvewatch.matching.mapping import PackageMapping
@@ -147,8 +148,15 @@ def load_component_facts(
     for s in specs:
         if s.name in names:
             toolchains.setdefault(s.name, []).append(s.evr)
+    components = load_components(conn, release)
+    for comps in components.values():  # the toolchain specs the load resolved (golang 1.24 beside 1.26)
+        for c in comps:
+            if c.kind == KIND_TOOLCHAIN and c.purl and c.purl.startswith("pkg:rpm/"):
+                found = package_from_purl(c.purl)
+                if found is not None and found.evr not in toolchains.setdefault(c.name, []):
+                    toolchains[c.name].append(found.evr)
     return ComponentFacts(
-        {k: tuple(v) for k, v in load_components(conn, release).items()},
+        {k: tuple(v) for k, v in components.items()},
         {k: tuple(sorted(v)) for k, v in toolchains.items()},
         mapping or ComponentMapping.load(),
     )
