@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import gzip
+import os
 import random
 import statistics
 import string
@@ -32,7 +33,8 @@ import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 NVD = ROOT.parent / "shared" / "data" / "nvd"
-CACHE = ROOT / "bench" / ".cache"
+#: Generated pages (and other benchmarks' stores) are cached here; ``$CVEWATCH_BENCH_CACHE`` moves it.
+CACHE = Path(os.environ.get("CVEWATCH_BENCH_CACHE") or ROOT / "bench" / ".cache")
 PAGE_SIZE = 2000
 METRIC_KEYS = ("cvssMetricV40", "cvssMetricV31", "cvssMetricV30", "cvssMetricV2")
 

@@ -77,6 +77,12 @@ def expected_of(cves: list[dict[str, Any]]) -> list[Vulnerability]:
 
 
 @pytest.fixture(scope="session")
+def small(dataset: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """800 of the genuine records (4 pages of 200), for the tests that run one sync per case."""
+    return dataset[:800]
+
+
+@pytest.fixture(scope="session")
 def expected(dataset: list[dict[str, Any]]) -> list[Vulnerability]:
     return expected_of(dataset)
 
@@ -276,13 +282,13 @@ def test_undisturbed_full_sync_stores_exactly_the_genuine_records(
 
 @pytest.mark.parametrize("fault", [f for f in FAULTS if f not in ("stall", "short", "empty")])
 def test_every_fault_is_retried_and_the_store_ends_the_same(
-    sqlite_engine: Engine, dataset: list[dict[str, Any]], expected: list[Vulnerability], fault: str
+    sqlite_engine: Engine, small: list[dict[str, Any]], fault: str
 ) -> None:
-    fake = FakeNvd.of(dataset, faults={3: fault, 6: fault})
+    fake = FakeNvd.of(small, faults={2: fault, 4: fault})
     with serve(fake) as url:
         report = sync_nvd_api(sqlite_engine, config(url), now=NOW)
     assert report.status == "ok"
-    assert stored(sqlite_engine) == expected
+    assert stored(sqlite_engine) == expected_of(small)
     assert [r.fault for r in fake.requests].count(fault) == 2
 
 
@@ -313,9 +319,10 @@ def test_total_results_growing_while_paging(sqlite_engine: Engine, dataset: list
 
 @pytest.mark.parametrize("fault", ["short", "empty"])
 def test_a_short_or_empty_page_ends_the_window_and_the_next_run_covers_it_again(
-    sqlite_engine: Engine, dataset: list[dict[str, Any]], expected: list[Vulnerability], fault: str
+    sqlite_engine: Engine, small: list[dict[str, Any]], fault: str
 ) -> None:
-    fake = FakeNvd.of(dataset, faults={3: fault})
+    expected = expected_of(small)
+    fake = FakeNvd.of(small, faults={3: fault})
     with serve(fake) as url:
         first = sync_nvd_api(sqlite_engine, config(url, prefetch=False), now=NOW)
         assert first.status == "partial" and "totalResults" in first.messages[0]
@@ -392,37 +399,37 @@ def test_a_failed_sync_resumes_after_its_last_committed_page(
 
 @pytest.mark.parametrize("status", [401, 403, 404])
 def test_a_rejected_api_key_fails_at_once_and_loses_nothing(
-    sqlite_engine: Engine, dataset: list[dict[str, Any]], status: int
+    sqlite_engine: Engine, small: list[dict[str, Any]], status: int
 ) -> None:
-    fake = FakeNvd.of(dataset, api_key="good-key", bad_key_status=status)
+    fake = FakeNvd.of(small, api_key="good-key", bad_key_status=status)
     with serve(fake) as url:
         with pytest.raises(ApiKeyRejected, match="the NVD API rejected the API key"):
             sync_nvd_api(sqlite_engine, config(url, api_key="bad-key"), now=NOW)
         assert len(fake.requests) <= 2  # not retried (a second one may be in flight from the prefetch)
         assert count(sqlite_engine) == 0
         report = sync_nvd_api(sqlite_engine, config(url, api_key="good-key"), now=NOW)
-    assert report.status == "ok" and count(sqlite_engine) == len(dataset)
+    assert report.status == "ok" and count(sqlite_engine) == len(small)
     assert all(r.api_key == "good-key" for r in fake.requests[-report.pages :])
 
 
 def test_throttling_403_with_a_key_is_retried_not_taken_for_a_bad_key(
-    sqlite_engine: Engine, dataset: list[dict[str, Any]]
+    sqlite_engine: Engine, small: list[dict[str, Any]]
 ) -> None:
-    fake = FakeNvd.of(dataset, api_key="k", faults={1: "403", 2: "403"})
+    fake = FakeNvd.of(small, api_key="k", faults={1: "403", 2: "403"})
     with serve(fake) as url:
         report = sync_nvd_api(sqlite_engine, config(url, api_key="k", prefetch=False), now=NOW)
-    assert report.status == "ok" and count(sqlite_engine) == len(dataset)
+    assert report.status == "ok" and count(sqlite_engine) == len(small)
 
 
 def test_the_rate_limiter_holds_at_the_server(sqlite_engine: Engine, dataset: list[dict[str, Any]]) -> None:
-    """5 requests per rolling 1 s (NVD's 5 per 30 s, scaled down): the server's arrival times never show
-    more than 5 in any 1 s window."""
-    limit = RateLimit(5, 1.0)
-    fake = FakeNvd.of(dataset[:1400])
+    """NVD's 5 requests per rolling 30 s, scaled down to 5 per 0.6 s: the server's arrival times never
+    show more than 5 in any 0.6 s window."""
+    limit = RateLimit(5, 0.6)
+    fake = FakeNvd.of(dataset[:600])
     with serve(fake) as url:
-        sync_nvd_api(sqlite_engine, config(url, results_per_page=100, rate_limit=limit), now=NOW)
+        sync_nvd_api(sqlite_engine, config(url, results_per_page=50, rate_limit=limit), now=NOW)
     arrivals = [r.at for r in fake.requests]
-    assert len(arrivals) >= 14
+    assert len(arrivals) >= 12
     for i, t in enumerate(arrivals):
         assert sum(t <= u < t + limit.per_seconds for u in arrivals[i:]) <= limit.requests
 

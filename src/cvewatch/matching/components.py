@@ -387,17 +387,18 @@ def _describe(c: Component, spec: SourcePackage) -> str:
     )
 
 
-def _distro_decision(
+def distro_decision(
     vuln: Vulnerability,
     spec: SourcePackage,
     dist: str | None,
     scanned: EVR,
     installed: EVR | None,
     triage: TriageRecord | None,
-    what: str,
 ) -> tuple[Status, EVR | None, list[Evidence]] | None:
-    """The package's own records about the CVE (triage, .nopatch, patch, changelog), as rules.decide
-    reads them; None when there are none."""
+    """The package's own records about the CVE (triage, .nopatch, patch, changelog) as
+    :func:`cvewatch.matching.rules.decide` reads them, in its order and with its evidence (so that
+    :func:`merge` lists the same evidence of the direct verdict only once): (status, fixed EVR, evidence);
+    None when there are none. ``scanned`` is the installed EVR, else the spec's."""
     if triage is not None:
         ev = [Evidence("triage", triage.describe())]
         if triage.justification:
@@ -415,7 +416,7 @@ def _distro_decision(
     fix, fix_evidence = fixed_in(vuln.id, spec, dist)
     if fix is None:
         return None
-    ev = [Evidence(e.kind, f"{e.detail} (in the {what})") if e.kind == "patch" else e for e in fix_evidence]
+    ev = list(fix_evidence)
     if scanned >= fix:
         if installed is not None:
             ev.append(Evidence("installed", f"installed {scanned} is at or past the fix {fix}"))
@@ -505,7 +506,7 @@ def component_verdicts(
                 Decision.UNKNOWN: "version-unknown",
             }[h.decision]
             matched.append(Evidence(kind, h.detail))
-        distro = _distro_decision(vuln, spec, dist, scanned, installed, triage, f"{c.name} it carries")
+        distro = distro_decision(vuln, spec, dist, scanned, installed, triage)
         fixed: EVR | None = None
         if distro is not None:
             status, fixed, first = distro
@@ -533,9 +534,7 @@ def component_verdicts(
             f"{criteria} names the protocol {proto.name}, which {spec.name} implements: "
             f"{proto.packages[spec.name]} (source: curated protocol list)",
         )
-        distro = _distro_decision(
-            vuln, spec, dist, scanned, installed, triage, f"{proto.name} implementation"
-        )
+        distro = distro_decision(vuln, spec, dist, scanned, installed, triage)
         if distro is not None:
             status, fixed, first = distro
             out.append(verdict(status, fixed, [*first, ev]))

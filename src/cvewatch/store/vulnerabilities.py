@@ -242,7 +242,8 @@ def _insert_plan(dialect: Dialect, table: Table) -> _InsertPlan:
             col_type = table.c[name].type
             proc = col_type.bind_processor(dialect)
             if isinstance(col_type, JSON):
-                proc = _orjson_text  # JSON that json.loads reads back alike, several times faster than json.dumps
+                # JSON that json.loads reads back alike, several times faster than json.dumps
+                proc = _orjson_text
             if proc is not None:
                 procs.append((i, proc))
         sql = (
