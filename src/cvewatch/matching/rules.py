@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 from cvewatch.errors import InputError
 from cvewatch.inventory.packages import SourcePackage
@@ -39,12 +41,73 @@ _UNESCAPED_COLON = re.compile(r"(?<!\\):")
 RULES_VERSION = 1
 
 
-def cpe_fields(criteria: str) -> list[str]:
-    """The 13 components of a CPE 2.3 formatted string, unescaped, lower case (vendor..other)."""
-    parts = _UNESCAPED_COLON.split(criteria)
+@lru_cache(maxsize=262144)
+def _fields(criteria: str) -> tuple[str, ...] | None:
+    parts = _UNESCAPED_COLON.split(criteria) if "\\" in criteria else criteria.split(":")
     if len(parts) != 13 or parts[0] != "cpe" or parts[1] != "2.3":
+        return None
+    return tuple(p.replace("\\", "").lower() for p in parts)
+
+
+def cpe_fields(criteria: str) -> tuple[str, ...]:
+    """The 13 components of a CPE 2.3 formatted string, unescaped, lower case (vendor..other)."""
+    fields = _fields(criteria)
+    if fields is None:
         raise InputError(f"not a CPE 2.3 formatted string: {criteria!r}")
-    return [p.replace("\\", "").lower() for p in parts]
+    return fields
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """A vulnerable criterion of a CVE, where it sits, and the AND siblings it depends on."""
+
+    ordinal: int  # position in the record
+    match: CpeMatch
+    fields: tuple[str, ...]
+    conditions: tuple[str, ...]
+
+
+class CriteriaIndex:
+    """A CVE's vulnerable criteria by (vendor, product) and by product, built once per CVE."""
+
+    __slots__ = ("by_pair", "by_product")
+
+    def __init__(self, vuln: Vulnerability) -> None:
+        ordinal = 0
+        self.by_pair: dict[tuple[str, str], list[Criterion]] = {}
+        self.by_product: dict[str, list[Criterion]] = {}
+        for conf in vuln.configurations:
+            anded = (conf.operator or "OR") == "AND" and len(conf.nodes) > 1
+            for ni, node in enumerate(conf.nodes):
+                if node.negate:
+                    continue
+                for m in node.cpe_match:
+                    if not m.vulnerable:
+                        continue
+                    fields = _fields(m.criteria)
+                    if fields is None:
+                        continue
+                    conditions: tuple[str, ...] = ()
+                    if anded:
+                        conditions = tuple(
+                            c.criteria
+                            for oi, other in enumerate(conf.nodes)
+                            if oi != ni
+                            for c in other.cpe_match
+                        )
+                    c = Criterion(ordinal, m, fields, conditions)
+                    ordinal += 1
+                    self.by_pair.setdefault((fields[3], fields[4]), []).append(c)
+                    self.by_product.setdefault(fields[4], []).append(c)
+
+    def naming(self, names: PackageNames) -> list[Criterion]:
+        """The criteria that name the package, in record order."""
+        if not names.curated:
+            return self.by_product.get(names.package.lower(), [])
+        found = [c for pair in names.names for c in self.by_pair.get(pair, ())]
+        if len(names.names) > 1:
+            found.sort(key=lambda c: c.ordinal)
+        return found
 
 
 def _range_text(m: CpeMatch) -> str:
@@ -65,9 +128,9 @@ def _range_text(m: CpeMatch) -> str:
     return f"{lo}, {hi}"
 
 
-def judge_criterion(m: CpeMatch, version: str) -> tuple[Decision, str]:
+def judge_criterion(m: CpeMatch, version: str, fields: tuple[str, ...] | None = None) -> tuple[Decision, str]:
     """Does criterion ``m`` hold the upstream ``version``? (decision, a sentence saying why)."""
-    fields = cpe_fields(m.criteria)
+    fields = fields or cpe_fields(m.criteria)
     cpe_version, update = fields[5], fields[6]
     product = f"{fields[3]}:{fields[4]}"
     if cpe_version == "*":
@@ -102,36 +165,24 @@ def judge_criterion(m: CpeMatch, version: str) -> tuple[Decision, str]:
     return Decision.NOT_VULNERABLE, f"version {version} is not the vulnerable version {target} of {product}"
 
 
-def judge_configurations(vuln: Vulnerability, names: PackageNames, version: str) -> list[CriterionResult]:
+def judge_configurations(
+    vuln: Vulnerability, names: PackageNames, version: str, index: CriteriaIndex | None = None
+) -> list[CriterionResult]:
     """Every vulnerable criterion of ``vuln`` that names the package, judged for ``version``.
 
     In an AND configuration the other nodes are conditions ("running on/with"): they never name the
-    affected product and are recorded, not evaluated.
+    affected product and are recorded, not evaluated. ``index`` (the CVE's :class:`CriteriaIndex`) saves
+    reading every criterion again when one CVE is judged for many packages.
     """
+    index = index or CriteriaIndex(vuln)
     results: list[CriterionResult] = []
-    for conf in vuln.configurations:
-        for ni, node in enumerate(conf.nodes):
-            if node.negate:
-                continue
-            for m in node.cpe_match:
-                if not m.vulnerable:
-                    continue
-                try:
-                    fields = cpe_fields(m.criteria)
-                except InputError:
-                    continue
-                vendor, product = fields[3], fields[4]
-                if not names.matches(vendor, product):
-                    continue
-                conditions: tuple[str, ...] = ()
-                if (conf.operator or "OR") == "AND" and len(conf.nodes) > 1:
-                    conditions = tuple(
-                        c.criteria for oi, other in enumerate(conf.nodes) if oi != ni for c in other.cpe_match
-                    )
-                decision, detail = judge_criterion(m, version)
-                results.append(
-                    CriterionResult(m.criteria, decision, detail, names.describe(vendor, product), conditions)
-                )
+    for c in index.naming(names):
+        decision, detail = judge_criterion(c.match, version, c.fields)
+        results.append(
+            CriterionResult(
+                c.match.criteria, decision, detail, names.describe(c.fields[3], c.fields[4]), c.conditions
+            )
+        )
     return results
 
 
@@ -182,13 +233,14 @@ def decide(
     triage: TriageRecord | None = None,
     cna: Cve5Record | None = None,
     aliases: set[str] | None = None,
+    criteria_index: CriteriaIndex | None = None,
 ) -> Verdict | None:
     """The verdict for ``vuln`` and the package of ``spec`` (or its installed EVR in ``image``);
     None when nothing links the two. ``cna`` is the CVE's CVE JSON 5 record, used when NVD has no
     configuration; ``aliases`` the names its entries may use for the package."""
     scanned = installed or spec.evr
     matched: list[Evidence] = []  # what NVD (or the CNA) says: the criteria and how the version compares
-    criteria = judge_configurations(vuln, names, scanned.version)
+    criteria = judge_configurations(vuln, names, scanned.version, criteria_index)
     metrics = vuln.metrics
     if not vuln.configurations and cna is not None:
         criteria = judge_cna(cna, aliases or {spec.name.lower()}, scanned.version)

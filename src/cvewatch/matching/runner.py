@@ -37,10 +37,11 @@ from cvewatch.store.inventory import (
     load_release_packages,
     release_id,
 )
+from cvewatch.store.match_view import load_for_matching
 from cvewatch.store.models import ScanRunRow
 from cvewatch.store.triage import T_TRIAGE_RECORD, load_triage
 from cvewatch.store.verdicts import T_VERDICT, load_verdicts, replace_verdicts
-from cvewatch.store.vulnerabilities import T_CPE, T_VULN, load_vulnerabilities
+from cvewatch.store.vulnerabilities import T_CPE, T_VULN
 from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
 
@@ -194,7 +195,7 @@ def _load(conn: Connection, ids: Iterable[str]) -> tuple[dict[str, Vulnerability
     """The NVD records of ``ids``, plus the CVE JSON 5 records of those NVD has no configuration for (a
     stand-in record for a CVE NVD does not have at all)."""
     ids = sorted(set(ids))
-    vulns = {v.id: v for v in load_vulnerabilities(conn, ids)}
+    vulns = load_for_matching(conn, ids)
     need = [i for i in ids if i not in vulns or not vulns[i].configurations]
     cna = {r.cve_id: r for r in load_cve5(conn, need)} if need else {}
     for cve, record in cna.items():
@@ -240,7 +241,7 @@ def run_scan(
         if release is None:
             raise ValueError("run_scan needs a release or an image")
         rid = release_id(conn, release)
-        specs = load_release_packages(conn, release)
+        specs = load_release_packages(conn, release, cve_changelog_only=True)
         dist = conn.execute(select(T_RELEASE.c.dist).where(T_RELEASE.c.id == rid)).scalar()
         installed = None
         unmapped: tuple[str, ...] = ()
@@ -319,7 +320,8 @@ def run_scan(
                 only_packages=sorted(changed | gone),
             )
             cves_n, pkgs_n = len(vulns_c | vulns_p), len(changed_specs)
-        all_verdicts = load_verdicts(conn, release, image)
+        # a full scan has every verdict in hand; an incremental one merged into the stored ones
+        all_verdicts = verdicts if last is None else load_verdicts(conn, release, image)
         conn.execute(
             update(T_SCAN)
             .where(T_SCAN.c.id == run_id)

@@ -19,7 +19,7 @@ from cvewatch.matching.components import (
     merge,
 )
 from cvewatch.matching.mapping import PackageMapping, PackageNames
-from cvewatch.matching.rules import cpe_fields, decide, distro_cves, sort_verdicts
+from cvewatch.matching.rules import CriteriaIndex, decide, distro_cves, sort_verdicts
 from cvewatch.matching.verdict import Verdict
 from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import Vulnerability
@@ -30,21 +30,17 @@ from cvewatch.versions.rpm import EVR
 class CpeIndex:
     """(vendor, product) and product -> ids of CVEs with a vulnerable criterion naming them."""
 
-    def __init__(self, vulns: Iterable[Vulnerability]) -> None:
+    def __init__(
+        self, vulns: Iterable[Vulnerability], criteria: Mapping[str, CriteriaIndex] | None = None
+    ) -> None:
         self.by_pair: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.by_product: dict[str, set[str]] = defaultdict(set)
         for v in vulns:
-            for conf in v.configurations:
-                for node in conf.nodes:
-                    for m in node.cpe_match:
-                        if not m.vulnerable:
-                            continue
-                        try:
-                            f = cpe_fields(m.criteria)
-                        except Exception:
-                            continue
-                        self.by_pair[(f[3], f[4])].add(v.id)
-                        self.by_product[f[4]].add(v.id)
+            crit = criteria[v.id] if criteria is not None else CriteriaIndex(v)
+            for pair in crit.by_pair:
+                self.by_pair[pair].add(v.id)
+            for product in crit.by_product:
+                self.by_product[product].add(v.id)
 
     def candidates(self, names: PackageNames) -> set[str]:
         if names.curated:
@@ -98,7 +94,8 @@ def scan(
     """Verdicts for the release's ``specs`` (or, with ``installed``, the image's packages). With
     ``components``, what the packages carry inside is matched too (:mod:`cvewatch.matching.components`)
     and merged into the one verdict per pair."""
-    index = index or CpeIndex(vulns.values())
+    criteria = {cve: CriteriaIndex(v) for cve, v in vulns.items()}  # each CVE's criteria, read once
+    index = index or CpeIndex(vulns.values(), criteria)
     triage = triage or {}
     cna = cna or {}
     cna_index = CnaIndex(cna.values())
@@ -125,6 +122,7 @@ def scan(
             v = vulns[cve]
             if v.rejected:
                 continue
+            crit = criteria[cve]
             verdict = decide(
                 v,
                 spec,
@@ -136,6 +134,7 @@ def scan(
                 triage=triage.get((cve, spec.name)),
                 cna=cna.get(cve),
                 aliases=aliases,
+                criteria_index=crit,
             )
             if components is not None:
                 extra = component_verdicts(

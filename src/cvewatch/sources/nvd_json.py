@@ -319,6 +319,230 @@ def _parse(obj: Any) -> Vulnerability:
     )
 
 
+# --- the fast path ---
+#
+# ``_parse_fast`` reads the shapes NVD actually sends (dicts, lists, exact ``str``/``bool``/number types, the
+# ``2023-10-18T04:15:11.077`` timestamp form) in one pass with few calls. It accepts a strict subset of what
+# ``_parse`` accepts and builds the same values; on anything else it returns ``None`` and the record is read
+# again by ``_parse``, which accepts the rarer forms and names the offending field when the record is
+# malformed.
+
+_NVD_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}").fullmatch
+_CVE_ID_MATCH = CVE_ID_RE.match
+_fromisoformat = datetime.fromisoformat
+
+
+def _fast_datetime(value: Any) -> datetime | None:
+    if type(value) is not str or _NVD_DATETIME(value) is None:
+        return None
+    try:
+        return _fromisoformat(value + "+00:00")  # no zone means UTC
+    except ValueError:
+        return None
+
+
+def _fast_metrics(raw: Any) -> tuple[CvssMetric, ...] | None:
+    if raw is None:
+        return ()
+    if type(raw) is not dict:
+        return None
+    out: list[CvssMetric] = []
+    for key in METRIC_KEYS:
+        items = raw.get(key)
+        if items is None:
+            continue
+        if type(items) is not list:
+            return None
+        for m in items:
+            if type(m) is not dict:
+                return None
+            data = m.get("cvssData")
+            if type(data) is not dict:
+                return None
+            version = data.get("version")
+            vector = data.get("vectorString")
+            score = data.get("baseScore")
+            source = m.get("source")
+            kind = m.get("type")
+            if (
+                type(version) is not str
+                or type(vector) is not str
+                or type(source) is not str
+                or type(kind) is not str
+                or (type(score) is not float and type(score) is not int)
+                or not 0 <= score <= 10
+            ):
+                return None
+            severity = data.get("baseSeverity")
+            if severity is None:
+                severity = m.get("baseSeverity")
+            if severity is not None:
+                if type(severity) is not str:
+                    return None
+                severity = severity.upper()
+            out.append(CvssMetric(version, vector, float(score), severity, source, kind))
+    return tuple(out)
+
+
+def _fast_configurations(raw: Any) -> tuple[Configuration, ...] | None:
+    if raw is None:
+        return ()
+    if type(raw) is not list:
+        return None
+    out: list[Configuration] = []
+    for c in raw:
+        if type(c) is not dict:
+            return None
+        raw_nodes = c.get("nodes")
+        nodes: list[ConfigNode] = []
+        if raw_nodes is not None:
+            if type(raw_nodes) is not list:
+                return None
+            for n in raw_nodes:
+                if type(n) is not dict:
+                    return None
+                raw_matches = n.get("cpeMatch")
+                matches: list[CpeMatch] = []
+                if raw_matches is not None:
+                    if type(raw_matches) is not list:
+                        return None
+                    for m in raw_matches:
+                        if type(m) is not dict:
+                            return None
+                        criteria = m.get("criteria")
+                        vulnerable = m.get("vulnerable")
+                        mcid = m.get("matchCriteriaId")
+                        vsi = m.get("versionStartIncluding")
+                        vse = m.get("versionStartExcluding")
+                        vei = m.get("versionEndIncluding")
+                        vee = m.get("versionEndExcluding")
+                        if (
+                            type(criteria) is not str
+                            or type(vulnerable) is not bool
+                            or (mcid is not None and type(mcid) is not str)
+                            or (vsi is not None and type(vsi) is not str)
+                            or (vse is not None and type(vse) is not str)
+                            or (vei is not None and type(vei) is not str)
+                            or (vee is not None and type(vee) is not str)
+                        ):
+                            return None
+                        matches.append(CpeMatch(criteria, vulnerable, vsi, vse, vei, vee, mcid))
+                operator = n.get("operator")
+                negate = n.get("negate")
+                if (operator is not None and (type(operator) is not str or operator not in _OPERATORS)) or (
+                    negate is not None and type(negate) is not bool
+                ):
+                    return None
+                nodes.append(ConfigNode(operator or "OR", negate or False, tuple(matches)))
+        operator = c.get("operator")
+        negate = c.get("negate")
+        if (operator is not None and (type(operator) is not str or operator not in _OPERATORS)) or (
+            negate is not None and type(negate) is not bool
+        ):
+            return None
+        out.append(Configuration(tuple(nodes), operator, negate or False))
+    return tuple(out)
+
+
+def _fast_rest(get: Any) -> tuple[Any, ...] | None:
+    """Descriptions, weaknesses and references, or ``None``."""
+    raw = get("descriptions")
+    descriptions: list[Description] = []
+    if raw is not None:
+        if type(raw) is not list:
+            return None
+        for d in raw:
+            if type(d) is not dict:
+                return None
+            lang = d.get("lang")
+            value = d.get("value")
+            if type(lang) is not str or type(value) is not str:
+                return None
+            descriptions.append(Description(lang, value))
+    raw = get("weaknesses")
+    seen: dict[str, None] = {}
+    if raw is not None:
+        if type(raw) is not list:
+            return None
+        for w in raw:
+            if type(w) is not dict:
+                return None
+            items = w.get("description")
+            if items is None:
+                continue
+            if type(items) is not list:
+                return None
+            for d in items:
+                if type(d) is not dict:
+                    return None
+                value = d.get("value")
+                if type(value) is not str:
+                    return None
+                seen[value] = None
+    raw = get("references")
+    references: list[Reference] = []
+    if raw is not None:
+        if type(raw) is not list:
+            return None
+        for r in raw:
+            if type(r) is not dict:
+                return None
+            url = r.get("url")
+            source = r.get("source")
+            tags = r.get("tags")
+            if type(url) is not str or (source is not None and type(source) is not str):
+                return None
+            if tags is None:
+                references.append(Reference(url, source, ()))
+                continue
+            if type(tags) is not list:
+                return None
+            for tag in tags:
+                if type(tag) is not str:
+                    return None
+            references.append(Reference(url, source, tuple(tags)))
+    return tuple(descriptions), tuple(seen), tuple(references)
+
+
+def _parse_fast(obj: Any) -> Vulnerability | None:
+    if type(obj) is not dict:
+        return None
+    get = obj.get
+    cve_id = get("id")
+    if type(cve_id) is not str or _CVE_ID_MATCH(cve_id) is None:
+        return None
+    published = _fast_datetime(get("published"))
+    last_modified = _fast_datetime(get("lastModified"))
+    status = get("vulnStatus")
+    source_identifier = get("sourceIdentifier")
+    if (
+        published is None
+        or last_modified is None
+        or (status is not None and type(status) is not str)
+        or (source_identifier is not None and type(source_identifier) is not str)
+    ):
+        return None
+    rest = _fast_rest(get)
+    metrics = _fast_metrics(get("metrics"))
+    configurations = _fast_configurations(get("configurations"))
+    if rest is None or metrics is None or configurations is None:
+        return None
+    descriptions, weaknesses, references = rest
+    return Vulnerability(
+        cve_id,
+        published,
+        last_modified,
+        status or "Unknown",
+        source_identifier,
+        descriptions,
+        metrics,
+        weaknesses,
+        references,
+        configurations,
+        get("cisaExploitAdd") is not None,
+    )
+
+
 def _where(origin: str, record_id: str | None) -> str:
     return f"{origin} [{record_id}]" if record_id is not None else origin
 
@@ -329,6 +553,9 @@ def parse_cve(obj: Mapping[str, Any], *, origin: str = "<memory>") -> Vulnerabil
     Raises :class:`RecordError` (its ``where`` is ``"origin [CVE-id]"``) when the record is malformed: not an
     object, no valid ``id``, an unparseable date, or a known field of the wrong type.
     """
+    fast = _parse_fast(obj)
+    if fast is not None:
+        return fast
     try:
         return _parse(obj)
     except _Malformed as err:
@@ -340,6 +567,9 @@ def _looks_like_cve(doc: Mapping[str, Any]) -> bool:
 
 
 def _parse_item(obj: Any, origin: str, context: str) -> Vulnerability | RecordProblem:
+    fast = _parse_fast(obj)
+    if fast is not None:
+        return fast
     try:
         return _parse(obj)
     except _Malformed as err:
