@@ -50,7 +50,7 @@ from cvewatch.inventory.components import (
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import cve5_metrics, describes_another_distribution, judge_entry, normalize
 from cvewatch.matching.outcome import Decision
-from cvewatch.matching.rules import cpe_fields, fixed_in, judge_criterion
+from cvewatch.matching.rules import CriteriaIndex, cpe_fields, fixed_in, judge_criterion
 from cvewatch.matching.severity import best_metric, cvss_summary, severity_of
 from cvewatch.matching.verdict import Evidence, Status, Verdict
 from cvewatch.sources.cve5 import AffectedEntry, Cve5Record
@@ -110,6 +110,7 @@ class ComponentMapping:
     ) -> None:
         self.entries = tuple(entries)
         self.protocols = tuple(protocols)
+        self.protocol_pairs: frozenset[tuple[str, str]] = frozenset(p.cpe for p in self.protocols)
         self._by_name: dict[str, ComponentNames] = {}
         for e in self.entries:
             for n in (e.name, *e.aliases):
@@ -350,11 +351,19 @@ def judge_component(
 
 
 def protocol_links(
-    vuln: Vulnerability, package: str, mapping: ComponentMapping
+    vuln: Vulnerability, package: str, mapping: ComponentMapping, index: CriteriaIndex | None = None
 ) -> list[tuple[str, Protocol]]:
     """(criterion, protocol) for each vulnerable criterion of ``vuln`` naming a protocol ``package``
-    implements per the curated list."""
+    implements per the curated list. ``index`` (the CVE's criteria by product) makes this a lookup."""
     out: list[tuple[str, Protocol]] = []
+    if index is not None:
+        found: list[tuple[int, str, Protocol]] = []
+        for pair in mapping.protocol_pairs & index.by_pair.keys():
+            for c in index.by_pair[pair]:
+                p = mapping.protocol_for(pair[0], pair[1], c.fields[5])
+                if p is not None and package in p.packages:
+                    found.append((c.ordinal, c.match.criteria, p))
+        return [(criteria, p) for _, criteria, p in sorted(found, key=lambda x: x[0])]
     for conf in vuln.configurations:
         for node in conf.nodes:
             for m in node.cpe_match:
@@ -452,6 +461,7 @@ def component_verdicts(
     installed: EVR | None = None,
     triage: TriageRecord | None = None,
     toolchains: Mapping[str, Sequence[EVR]] | None = None,
+    criteria_index: CriteriaIndex | None = None,
 ) -> list[Verdict]:
     """One verdict per component of ``spec`` that ``vuln`` names, and one for a protocol link. Components
     should come from :func:`effective_components`."""
@@ -528,7 +538,7 @@ def component_verdicts(
             evidence.append(Evidence("toolchain", _toolchain_note(c, hits, status, toolchains)))
         out.append(verdict(status, fixed, evidence + matched))
 
-    for criteria, proto in protocol_links(vuln, spec.name, mapping):
+    for criteria, proto in protocol_links(vuln, spec.name, mapping, criteria_index):
         ev = Evidence(
             "protocol",
             f"{criteria} names the protocol {proto.name}, which {spec.name} implements: "

@@ -149,6 +149,7 @@ def scan(
                     installed=installed.get(spec.name) if installed is not None else None,
                     triage=triage.get((cve, spec.name)),
                     toolchains=components.toolchains,
+                    criteria_index=crit,
                 )
                 verdict = merge(verdict, extra)
             if verdict is not None:

@@ -88,7 +88,7 @@ def load_for_matching(conn: Connection, ids: Iterable[str]) -> dict[str, Vulnera
             select(v.id, v.published, v.last_modified, v.status, v.source_identifier, v.cisa_kev).where(
                 v.id.in_(chunk)
             )
-        ).tuples():
+        ):
             out[cve] = Vulnerability(
                 id=cve,
                 published=_utc(published),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Dialect, Table, delete, func, insert, select
+from sqlalchemy import Connection, Dialect, Table, delete, func, insert, select
 
 from cvewatch.sources.records import (
     ConfigNode,
@@ -78,45 +78,84 @@ def upsert_batch(
 ) -> UpsertStats:
     """Write ``batch`` in the caller's transaction: insert new ids, replace records whose
     ``last_modified`` is newer than the stored one, leave the others untouched."""
-    stats = UpsertStats()
+    return upsert_prepared(conn, prepare_batch(batch, conn.dialect.name), now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A batch of records turned into the rows of every table, ready for :func:`upsert_prepared`.
+
+    Built by :func:`prepare_batch`, possibly in another process (it pickles cheaply). For SQLite
+    (``sqlite``) the rows hold what the driver stores (text for datetimes and JSON, 0/1 for booleans);
+    otherwise Python values for SQLAlchemy. ``heads`` is, for the newest record of each id in the batch,
+    its id, ``last_modified`` (UTC) and whether it is rejected. The ``vulnerabilities`` rows lack their last
+    column, ``stored_at``: it is stamped when the rows are written.
+    """
+
+    sqlite: bool
+    heads: tuple[tuple[str, datetime, bool], ...]
+    rows: dict[str, list[tuple[Any, ...]]]
+
+
+def prepare_batch(batch: Sequence[Vulnerability], dialect: str) -> PreparedBatch:
+    """The rows of ``batch`` for a store of ``dialect`` (a SQLAlchemy dialect name: ``"sqlite"``, ...):
+    the newest record of each id (by ``last_modified``; the later one on a tie)."""
     newest: dict[str, Vulnerability] = {}
     for v in batch:
         seen = newest.get(v.id)
         if seen is None or _as_utc(v.last_modified) >= _as_utc(seen.last_modified):
             newest[v.id] = v
-    if not newest:
+    records = list(newest.values())
+    heads = tuple((v.id, _as_utc(v.last_modified), v.rejected) for v in records)
+    sqlite = dialect == "sqlite"
+    return PreparedBatch(sqlite, heads, _sqlite_rows(records) if sqlite else _python_rows(records))
+
+
+def upsert_prepared(conn: Connection, prepared: PreparedBatch, *, now: datetime | None = None) -> UpsertStats:
+    """:func:`upsert_batch` for rows made by :func:`prepare_batch` for this store's dialect."""
+    if prepared.sqlite != (conn.dialect.name == "sqlite"):
+        raise ValueError(f"rows prepared for another database than {conn.dialect.name}")
+    stats = UpsertStats()
+    heads = prepared.heads
+    if not heads:
         return stats
-    ids = list(newest)
+    ids = [h[0] for h in heads]
     stored: dict[str, datetime] = {}
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start : chunk_start + 500]
         for row in conn.execute(select(T_VULN.c.id, T_VULN.c.last_modified).where(T_VULN.c.id.in_(chunk))):
             stored[row.id] = _as_utc(row.last_modified)
-    to_write: list[Vulnerability] = []
     replaced: list[str] = []
-    for cve_id, v in newest.items():
+    skipped: set[str] = set()
+    for cve_id, last_modified, rejected in heads:
         old = stored.get(cve_id)
         if old is None:
             stats.new += 1
-        elif _as_utc(v.last_modified) > old:
+        elif last_modified > old:
             stats.updated += 1
             replaced.append(cve_id)
         else:
             stats.unchanged += 1
+            skipped.add(cve_id)
             continue
-        if v.rejected:
+        if rejected:
             stats.rejected += 1
-        to_write.append(v)
     for chunk_start in range(0, len(replaced), 500):
         chunk = replaced[chunk_start : chunk_start + 500]
         for table in CHILD_TABLES:
             conn.execute(delete(table).where(table.c.cve_id.in_(chunk)))
         conn.execute(delete(T_VULN).where(T_VULN.c.id.in_(chunk)))
-    _insert_rows(conn, _row_tuples(to_write, now or datetime.now(UTC)))
+    rows = prepared.rows
+    if skipped:  # every row starts with its CVE id
+        rows = {name: [r for r in table_rows if r[0] not in skipped] for name, table_rows in rows.items()}
+    stamp = now or datetime.now(UTC)
+    stored_at: Any = stamp.isoformat(" ") if prepared.sqlite else stamp  # as sqlite3 adapts a datetime
+    rows = {**rows, T_VULN.name: [(*r, stored_at) for r in rows[T_VULN.name]]}
+    _insert_rows(conn, rows)
     return stats
 
 
-#: The columns written for each table, in the order of the tuples built by :func:`_row_tuples`.
+#: The columns written for each table, in the order of the tuples built by :func:`prepare_batch`.
 _COLUMNS: dict[Table, tuple[str, ...]] = {
     T_VULN: (
         "id",
@@ -152,8 +191,9 @@ _COLUMNS: dict[Table, tuple[str, ...]] = {
 _INSERT_ORDER = (T_VULN, T_METRIC, T_CWE, T_REF, T_CONF, T_NODE, T_CPE)
 
 
-def _row_tuples(batch: Sequence[Vulnerability], stamp: datetime) -> dict[Table, list[tuple[Any, ...]]]:
-    """The rows of ``batch`` for every table, as plain tuples in :data:`_COLUMNS` order."""
+def _python_rows(batch: Sequence[Vulnerability]) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of ``batch`` for every table as Python values in :data:`_COLUMNS` order (``stored_at``
+    left out), for SQLAlchemy's bind processing."""
     vulns: list[tuple[Any, ...]] = []
     metrics: list[tuple[Any, ...]] = []
     cwes: list[tuple[Any, ...]] = []
@@ -172,7 +212,6 @@ def _row_tuples(batch: Sequence[Vulnerability], stamp: datetime) -> dict[Table, 
                 v.status,
                 [{"lang": d.lang, "value": d.value} for d in v.descriptions],
                 v.cisa_kev,
-                stamp,
             )
         )
         for i, m in enumerate(v.metrics):
@@ -205,80 +244,119 @@ def _row_tuples(batch: Sequence[Vulnerability], stamp: datetime) -> dict[Table, 
                         )
                     )
     return {
-        T_VULN: vulns,
-        T_METRIC: metrics,
-        T_CWE: cwes,
-        T_REF: refs,
-        T_CONF: confs,
-        T_NODE: nodes,
-        T_CPE: cpes,
+        T_VULN.name: vulns,
+        T_METRIC.name: metrics,
+        T_CWE.name: cwes,
+        T_REF.name: refs,
+        T_CONF.name: confs,
+        T_NODE.name: nodes,
+        T_CPE.name: cpes,
     }
 
 
-def _orjson_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _sqlite_rows(batch: Sequence[Vulnerability]) -> dict[str, list[tuple[Any, ...]]]:
+    """:func:`_python_rows` with the values SQLite stores, as SQLAlchemy's bind processors and the sqlite3
+    adapters would make them: a datetime as ``isoformat(" ")``, JSON as text (orjson: read back alike by
+    ``json.loads``, several times faster than ``json.dumps``), a boolean as 0/1, a score as a float."""
+    dumps = orjson.dumps
+    vulns: list[tuple[Any, ...]] = []
+    metrics: list[tuple[Any, ...]] = []
+    cwes: list[tuple[Any, ...]] = []
+    refs: list[tuple[Any, ...]] = []
+    confs: list[tuple[Any, ...]] = []
+    nodes: list[tuple[Any, ...]] = []
+    cpes: list[tuple[Any, ...]] = []
+    add_metric, add_cwe, add_ref = metrics.append, cwes.append, refs.append
+    add_conf, add_node, add_cpe = confs.append, nodes.append, cpes.append
+    for v in batch:
+        cid = v.id
+        vulns.append(
+            (
+                cid,
+                v.source_identifier,
+                v.published.isoformat(" "),
+                v.last_modified.isoformat(" "),
+                v.status,
+                dumps([{"lang": d.lang, "value": d.value} for d in v.descriptions]).decode(),
+                1 if v.cisa_kev else 0,
+            )
+        )
+        for i, m in enumerate(v.metrics):
+            add_metric((cid, i, m.version, m.vector, float(m.base_score), m.base_severity, m.source, m.type))
+        for i, cwe in enumerate(v.weaknesses):
+            add_cwe((cid, i, cwe))
+        for i, r in enumerate(v.references):
+            add_ref((cid, i, r.url, r.source, dumps(r.tags).decode()))
+        for ci, conf in enumerate(v.configurations):
+            add_conf((cid, ci, conf.operator, 1 if conf.negate else 0))
+            for ni, node in enumerate(conf.nodes):
+                add_node((cid, ci, ni, node.operator, 1 if node.negate else 0))
+                for mi, cm in enumerate(node.cpe_match):
+                    criteria = cm.criteria
+                    parts = criteria.split(":", 5)
+                    if "\\" in criteria or len(parts) < 5:
+                        vendor, product = vendor_product(criteria)
+                    else:
+                        vendor, product = parts[3].lower(), parts[4].lower()
+                    add_cpe(
+                        (
+                            cid,
+                            ci,
+                            ni,
+                            mi,
+                            criteria,
+                            vendor,
+                            product,
+                            1 if cm.vulnerable else 0,
+                            cm.version_start_including,
+                            cm.version_start_excluding,
+                            cm.version_end_including,
+                            cm.version_end_excluding,
+                            cm.match_criteria_id,
+                        )
+                    )
+    return {
+        T_VULN.name: vulns,
+        T_METRIC.name: metrics,
+        T_CWE.name: cwes,
+        T_REF.name: refs,
+        T_CONF.name: confs,
+        T_NODE.name: nodes,
+        T_CPE.name: cpes,
+    }
 
 
-@dataclass(frozen=True, slots=True)
-class _InsertPlan:
-    sql: str
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+_SQL: dict[tuple[str, str], str] = {}
 
 
-_PLANS: dict[tuple[str, str, str], _InsertPlan] = {}
-
-
-def _insert_plan(dialect: Dialect, table: Table) -> _InsertPlan:
-    """The SQLite driver-level INSERT for ``table`` and the column types' bind processors (datetimes and
-    JSON to text, ...), built once per dialect: rows then go to the driver's ``executemany`` as
-    tuples, without SQLAlchemy's per-row parameter handling."""
-    key = (dialect.name, dialect.driver, table.name)
-    plan = _PLANS.get(key)
-    if plan is None:
+def _insert_sql(dialect: Dialect, table: Table) -> str:
+    """The driver-level INSERT of :data:`_COLUMNS` into ``table`` (qmark parameters), built once."""
+    key = (dialect.name, table.name)
+    sql = _SQL.get(key)
+    if sql is None:
         prep = dialect.identifier_preparer
         names = _COLUMNS[table]
-        procs: list[tuple[int, Callable[[Any], Any]]] = []
-        for i, name in enumerate(names):
-            col_type = table.c[name].type
-            proc = col_type.bind_processor(dialect)
-            if isinstance(col_type, JSON):
-                # JSON that json.loads reads back alike, several times faster than json.dumps
-                proc = _orjson_text
-            if proc is not None:
-                procs.append((i, proc))
-        sql = (
+        sql = _SQL[key] = (
             f"INSERT INTO {prep.format_table(table)} ({', '.join(prep.quote(n) for n in names)}) "
             f"VALUES ({', '.join('?' for _ in names)})"
         )
-        plan = _PLANS[key] = _InsertPlan(sql, tuple(procs))
-    return plan
+    return sql
 
 
-def _insert_rows(conn: Connection, rows: dict[Table, list[tuple[Any, ...]]]) -> None:
-    """SQLite: the driver's ``executemany`` on tuples (no per-row work in SQLAlchemy). Other databases:
-    SQLAlchemy's ``insertmanyvalues`` (multi-row ``VALUES``), much faster there than ``executemany``."""
-    if conn.dialect.name != "sqlite":
-        for table in _INSERT_ORDER:
-            if rows.get(table):
-                names = _COLUMNS[table]
-                conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows[table]])
-        return
+def _insert_rows(conn: Connection, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+    """SQLite: the driver's ``executemany`` on the prepared tuples (no per-row work in Python). Other
+    databases: SQLAlchemy's ``insertmanyvalues`` (multi-row ``VALUES``), much faster there than
+    ``executemany``."""
+    sqlite = conn.dialect.name == "sqlite"
     for table in _INSERT_ORDER:
-        table_rows = rows.get(table)
+        table_rows = rows.get(table.name)
         if not table_rows:
             continue
-        plan = _insert_plan(conn.dialect, table)
-        if plan.processors:
-            procs = plan.processors
-            converted: list[tuple[Any, ...]] = []
-            for row in table_rows:
-                values = list(row)
-                for i, proc in procs:
-                    if values[i] is not None:
-                        values[i] = proc(values[i])
-                converted.append(tuple(values))
-            table_rows = converted
-        conn.exec_driver_sql(plan.sql, table_rows)
+        if sqlite:
+            conn.exec_driver_sql(_insert_sql(conn.dialect, table), table_rows)
+        else:
+            names = _COLUMNS[table]
+            conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in table_rows])
 
 
 def _group(conn: Connection, table: Table, ids: Sequence[str] | None) -> dict[str, list[Any]]:
