@@ -204,6 +204,14 @@ def _load(conn: Connection, ids: Iterable[str]) -> tuple[dict[str, Vulnerability
     return vulns, cna
 
 
+def _count_verdicts(conn: Connection, rid: int, iid: int | None) -> int:
+    c = T_VERDICT.c
+    stmt = select(func.count()).where(
+        c.release_id == rid, c.image_id.is_(None) if iid is None else c.image_id == iid
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
 def _changed_cves(conn: Connection, since: datetime) -> set[str]:
     out = set(conn.execute(select(T_VULN.c.id).where(T_VULN.c.stored_at > since)).scalars())
     out |= set(conn.execute(select(T_CVE5.c.cve_id).where(T_CVE5.c.stored_at > since)).scalars())
@@ -226,9 +234,12 @@ def run_scan(
     mapping: PackageMapping | None = None,
     full: bool = False,
     component_mapping: ComponentMapping | None = None,
+    collect: bool = True,
 ) -> ScanResult:
     """Scan a release (or a node image, whose release is taken from the store) and store the verdicts.
-    The packages' components (``inventory load-specs``/``load-sbom``) are matched too."""
+    The packages' components (``inventory load-specs``/``load-sbom``) are matched too. With
+    ``collect=False`` an incremental scan does not read back the scope's untouched verdicts
+    (``ScanResult.verdicts`` then holds only the ones it evaluated)."""
     mapping = mapping or PackageMapping.load()
     component_mapping = component_mapping or ComponentMapping.load()
     digest = scan_digest(mapping, component_mapping)
@@ -321,7 +332,7 @@ def run_scan(
             )
             cves_n, pkgs_n = len(vulns_c | vulns_p), len(changed_specs)
         # a full scan has every verdict in hand; an incremental one merged into the stored ones
-        all_verdicts = verdicts if last is None else load_verdicts(conn, release, image)
+        all_verdicts = verdicts if last is None or not collect else load_verdicts(conn, release, image)
         conn.execute(
             update(T_SCAN)
             .where(T_SCAN.c.id == run_id)
@@ -329,7 +340,9 @@ def run_scan(
                 finished=datetime.now(UTC),
                 cves_evaluated=cves_n,
                 packages_evaluated=pkgs_n,
-                verdicts=len(all_verdicts),
+                verdicts=_count_verdicts(conn, rid, iid)
+                if not collect and last is not None
+                else len(all_verdicts),
             )
         )
     return ScanResult(
