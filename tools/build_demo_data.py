@@ -55,7 +55,15 @@ def main() -> int:
     tree = load_spec_tree(SHARED / "azurelinux/SPECS-3.0", dist=".azl3")
     image = parse_image_list(IMAGE.read_text(), path=str(IMAGE))
     used = group_by_source(image.packages, tree.packages).installed
-    keep = [p for p in tree.packages if p.name in used]
+    # the toolchains too: packages built with them link their standard library (docs/matching.md §6)
+    toolchains = {"golang", "msft-golang", "rust"}
+    keep = [p for p in tree.packages if p.name in used or p.name in toolchains]
+    cve5_out = OUT / "cve5"
+    if cve5_out.exists():
+        shutil.rmtree(cve5_out)
+    cve5_out.mkdir()
+    for f in sorted((SHARED / "cve5/recent").glob("CVE-*.json")):
+        shutil.copyfile(f, cve5_out / f.name)
     (OUT / "azl3-release-snapshot.json").write_bytes(
         dump_snapshot(
             "azl3",
@@ -64,7 +72,11 @@ def main() -> int:
             "derived by tools/build_demo_data.py from microsoft/azurelinux SPECS (3.0, 2026-04-28), MIT",
         )
     )
-    print(f"{len(records)} records, {len(keep)} source packages of {len(tree.packages)}", file=sys.stderr)
+    print(
+        f"{len(records)} records, {len(keep)} source packages of {len(tree.packages)}, "
+        f"{len(list(cve5_out.glob('*.json')))} CVE JSON 5 records",
+        file=sys.stderr,
+    )
     return 0
 
 

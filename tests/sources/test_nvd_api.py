@@ -13,6 +13,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -520,3 +521,59 @@ def test_killed_mid_page_and_restarted_loses_nothing_and_duplicates_nothing(
             assert '"interrupted"' in status.stdout
         finally:
             engine.dispose()
+
+
+# --- the worker process ---
+
+
+def test_the_same_store_without_a_worker_process(sqlite_engine: Engine, small: list[dict[str, Any]]) -> None:
+    fake = FakeNvd.of(small, faults={2: "503"})
+    with serve(fake) as url:
+        report = sync_nvd_api(sqlite_engine, config(url, worker_process=False), now=NOW)
+    assert report.status == "ok" and stored(sqlite_engine) == expected_of(small)
+
+
+def test_an_unexpected_error_in_the_worker_is_raised_here_with_its_traceback(
+    sqlite_engine: Engine, small: list[dict[str, Any]]
+) -> None:
+    # a URL httpx cannot even build a request for: an error that is not a FetchError
+    with pytest.raises(Exception) as info:
+        sync_nvd_api(sqlite_engine, config("http://[::1"), now=NOW)
+    assert not isinstance(info.value, FetchError)
+    assert any("in the NVD fetch worker process" in note for note in getattr(info.value, "__notes__", []))
+    with sqlite_engine.connect() as conn:
+        run = recent_runs(conn)[0]
+    assert run.status == "failed" and count(sqlite_engine) == 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_the_worker_ends_with_its_parent_even_on_sigkill(small: list[dict[str, Any]]) -> None:
+    fake = FakeNvd.of(small, faults={1: "stall"})
+    script = (
+        "import sys, time\n"
+        "from cvewatch.sources.nvd_api import NvdApiConfig, Window, _ProcessFetcher\n"
+        "f = _ProcessFetcher(NvdApiConfig(api_url=sys.argv[1], rate_limit=None), 'sqlite')\n"
+        "print(f._proc.pid, flush=True)\n"
+        "f.fetch(Window(), 0)\n"
+    )
+    with serve(fake) as url:
+        parent = subprocess.Popen([sys.executable, "-c", script, url], stdout=subprocess.PIPE, text=True)
+        try:
+            assert parent.stdout is not None
+            worker = int(parent.stdout.readline())
+            assert fake.stall_started.wait(30), "the worker never asked for the page"
+        finally:
+            parent.send_signal(signal.SIGKILL)
+            parent.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(worker), f"the worker {worker} outlived its parent"
+
+
+def _running(pid: int) -> bool:
+    """False once ``pid`` ended (gone, or a zombie until its new parent reaps it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False

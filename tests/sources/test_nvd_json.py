@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvewatch.errors import RecordError
+from cvewatch.sources import nvd_json
 from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.nvd_json import iter_document, parse_cve, parse_nvd_datetime
 from cvewatch.sources.records import CpeMatch, Vulnerability
@@ -364,3 +365,47 @@ def test_damaged_genuine_records_never_raise(curl: dict[str, Any]) -> None:
             parse_cve(doc)
 
     check()
+
+
+# --- the fast path reads exactly what the careful one reads ---
+
+
+def _careful(doc: Any) -> Vulnerability | None:
+    with contextlib.suppress(nvd_json._Malformed):
+        return nvd_json._parse(doc)
+    return None
+
+
+def test_fast_path_equals_the_careful_parse_on_genuine_records(nvd_data: Path) -> None:
+    from .nvd_server import load_dataset
+
+    cves = load_dataset(nvd_data)
+    fast = [nvd_json._parse_fast(c) for c in cves]
+    assert sum(f is not None for f in fast) > 0.95 * len(cves)  # the common shapes take the fast path
+    for cve, f in zip(cves, fast, strict=True):
+        if f is not None:
+            assert f == nvd_json._parse(cve)
+
+
+def test_fast_path_never_disagrees_on_damaged_records(curl: dict[str, Any]) -> None:
+    @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+    @given(damaged_curl(curl))
+    def check(doc: Any) -> None:
+        fast = nvd_json._parse_fast(doc)
+        if fast is not None:  # anything it accepts, the careful parse accepts alike; else it defers
+            assert fast == _careful(doc)
+
+    check()
+
+
+def test_unusual_shapes_fall_back_to_the_careful_parse(curl: dict[str, Any]) -> None:
+    class Text(str):
+        pass
+
+    odd = copy.deepcopy(curl)
+    odd["references"] = tuple(odd["references"])  # a tuple where JSON gives a list
+    odd["published"] = "2023-10-18T04:15:11Z"  # a zone, no fraction
+    odd["vulnStatus"] = Text("Analyzed")
+    assert nvd_json._parse_fast(odd) is None
+    assert one(odd) == nvd_json._parse(odd)
+    assert one(odd).published == datetime(2023, 10, 18, 4, 15, 11, tzinfo=UTC)

@@ -17,6 +17,7 @@ from cvewatch.matching.runner import run_scan
 from cvewatch.matching.verdict import Verdict
 from cvewatch.publishing.csaf_vex import CsafVexPublisher
 from cvewatch.publishing.run import publish_release
+from cvewatch.sources.cve5 import Cve5Source, import_cve5
 from cvewatch.sources.importer import import_source
 from cvewatch.sources.nvd_files import NvdFileSource
 from cvewatch.store.db import open_engine
@@ -54,6 +55,8 @@ def run_demo(out_dir: Path, *, db_url: str | None = None, say: Callable[[str], N
             f"sync nvd: {report.read} genuine NVD records ({report.stats.new} new), "
             f"{len(report.problems)} problems"
         )
+        cve5 = import_cve5(engine, Cve5Source(data_dir / "cve5"), origin="demo data: cve5")
+        say(f"sync cve5: {cve5.read} genuine CVE JSON 5 records (CNA and ADP data for NVD's backlog)")
         release, dist, packages = load_snapshot((data_dir / SNAPSHOT_FILE).read_bytes(), SNAPSHOT_FILE)
         store_release(engine, packages, release=release, dist=dist)
         say(f"inventory: release {release}, {len(packages)} source packages (from the Azure Linux 3.0 specs)")

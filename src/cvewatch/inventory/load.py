@@ -27,13 +27,19 @@ class LoadReport:
 def store_release(
     engine: Engine, packages: list[SourcePackage], *, release: str, dist: str | None
 ) -> LoadReport:
+    """Make the release's packages equal ``packages`` and derive their components (bundled libraries,
+    toolchains) from the spec facts; components loaded from build SBOMs are kept."""
     report = LoadReport(packages=len(packages))
     if packages:
+        with engine.connect() as conn:
+            saved = saved_build_components(conn, release)
         with engine.begin() as conn:
             report.added, report.changed, report.removed = replace_release_packages(
                 conn, release, packages, dist=dist
             )
+            replace_spec_components(conn, release, packages, saved=saved)
     return report
+
 
 
 def load_specs_into(engine: Engine, specs_dir: Path, *, release: str, dist: str = ".azl3") -> LoadReport:
@@ -45,12 +51,7 @@ def load_specs_into(engine: Engine, specs_dir: Path, *, release: str, dist: str 
     if not specs_dir.is_dir():
         raise InputError(f"not a folder: {specs_dir}")
     tree = load_spec_tree(specs_dir, dist=dist)
-    with engine.connect() as conn:
-        saved = saved_build_components(conn, release)
     report = store_release(engine, list(tree.packages), release=release, dist=dist)
-    if tree.packages:
-        with engine.begin() as conn:
-            replace_spec_components(conn, release, tree.packages, saved=saved)
     report.problems.extend(tree.problems)
     return report
 

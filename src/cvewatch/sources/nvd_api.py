@@ -19,12 +19,21 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import logging
 import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import traceback
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from typing import Any, Literal
 
 import httpx
@@ -32,7 +41,7 @@ import orjson
 from sqlalchemy import Engine
 
 from cvewatch import __version__
-from cvewatch.errors import ConfigError
+from cvewatch.errors import ConfigError, CvewatchError
 from cvewatch.sources.http import (
     BadResponse,
     FetchError,
@@ -55,7 +64,7 @@ from cvewatch.store.sync_runs import (
     save_cursor,
     start_run,
 )
-from cvewatch.store.vulnerabilities import upsert_batch
+from cvewatch.store.vulnerabilities import PreparedBatch, prepare_batch, upsert_prepared
 
 __all__ = [
     "API_KEY_ENV",
@@ -97,7 +106,9 @@ class ApiKeyRejected(FetchError):
 @dataclass(frozen=True, slots=True)
 class NvdApiConfig:
     """How to reach the API. ``rate_limit`` ``"auto"`` picks NVD's published limit for the key (or its
-    absence); ``None`` turns limiting off (a local mirror, a benchmark)."""
+    absence); ``None`` turns limiting off (a local mirror, a benchmark). With ``worker_process`` the pages
+    are downloaded, decoded, normalized and turned into rows in a separate process (a second core) while
+    this one writes them; without it, in a thread (``prefetch``) or inline."""
 
     api_url: str = DEFAULT_API_URL
     api_key: str | None = None
@@ -107,6 +118,7 @@ class NvdApiConfig:
     timeout: float = 60.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     prefetch: bool = True
+    worker_process: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.results_per_page <= 2000:
@@ -285,12 +297,16 @@ class NvdSyncReport:
 
 @dataclass(frozen=True, slots=True)
 class _Page:
+    """A fetched page: its records as :class:`Vulnerability` values, or (for a sync, when the fetcher was
+    given the store's dialect) as rows ready to write in ``batch``."""
+
     start_index: int
     total_results: int
     results_per_page: int
     vulnerabilities: tuple[Vulnerability, ...]
     problems: tuple[RecordProblem, ...]
     received: int
+    batch: PreparedBatch | None = None
 
 
 def _decode_page(response: httpx.Response) -> dict[str, Any]:
@@ -332,10 +348,13 @@ def _key_check(has_key: bool) -> Callable[[httpx.Response], None]:
 
 class _Fetcher:
     """Fetches pages, one ahead when ``prefetch`` is on (the next page of a window downloads and parses
-    while the current one is stored; it is used only if the current page was full)."""
+    while the current one is stored; it is used only if the current page was full). With ``dialect`` (a
+    SQLAlchemy dialect name) each page's records come as rows for that database
+    (:func:`~cvewatch.store.vulnerabilities.prepare_batch`) instead of :class:`Vulnerability` values."""
 
-    def __init__(self, config: NvdApiConfig) -> None:
+    def __init__(self, config: NvdApiConfig, dialect: str | None = None) -> None:
         self.config = config
+        self.dialect = dialect
         headers = {"User-Agent": f"cvewatch/{__version__}", "Accept": "application/json"}
         if config.api_key:
             headers["apiKey"] = config.api_key
@@ -381,19 +400,145 @@ class _Fetcher:
         origin = f"{self.config.api_url} startIndex={start_index}"
         vulns: list[Vulnerability] = []
         problems: list[RecordProblem] = []
+        add_vuln, add_problem = vulns.append, problems.append
         for item in iter_document(doc, origin=origin):
             if isinstance(item, Vulnerability):
-                vulns.append(item)
+                add_vuln(item)
             else:
-                problems.append(item)
+                add_problem(item)
+        batch = None if self.dialect is None else prepare_batch(vulns, self.dialect)
         return _Page(
             start_index,
             int(doc["totalResults"]),
             self.config.results_per_page,
-            tuple(vulns),
+            () if batch is not None else tuple(vulns),
             tuple(problems),
             len(doc["vulnerabilities"]),
+            batch,
         )
+
+
+#: Runs the worker in a fresh interpreter with this process's ``sys.path``: a plain ``python -c`` rather
+#: than multiprocessing's spawn, which re-runs the caller's main script in the child (and fails when that
+#: script starts the sync outside an ``if __name__ == "__main__":`` block).
+_WORKER_CODE = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+    "from cvewatch.sources.nvd_api import _worker_entry; _worker_entry(int(sys.argv[2]), int(sys.argv[3]))"
+)
+
+
+class _ProcessFetcher:
+    """A :class:`_Fetcher` (with its prefetch) running in a worker process: the pages are downloaded,
+    decoded, normalized and turned into rows there, and come back as plain row tuples, cheap to pickle
+    (:mod:`multiprocessing.connection` over a socket pair). The worker's errors are raised here as they were
+    raised there (:class:`FetchError`, :class:`ApiKeyRejected`, ...). The worker runs in its own session, so
+    Ctrl-C reaches this process only (which then stops it), and it ends as soon as this process ends, even
+    by SIGKILL (it watches a pipe that only this process holds open)."""
+
+    def __init__(self, config: NvdApiConfig, dialect: str) -> None:
+        ours, theirs = socket.socketpair()
+        watch_read, self._watch = os.pipe()
+        try:
+            self._proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    _WORKER_CODE,
+                    json.dumps(sys.path),
+                    str(theirs.fileno()),
+                    str(watch_read),
+                ],
+                pass_fds=(theirs.fileno(), watch_read),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except BaseException:
+            ours.close()
+            os.close(self._watch)
+            raise
+        finally:
+            theirs.close()
+            os.close(watch_read)
+        self._conn = Connection(ours.detach())
+        self._conn.send((config, dialect))
+
+    def fetch(self, window: Window, start_index: int) -> _Page:
+        try:
+            self._conn.send((window, start_index))
+            kind, value = self._conn.recv()
+        except (EOFError, OSError):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=5)
+            raise FetchError(
+                f"the NVD fetch worker process ended unexpectedly (exit status {self._proc.returncode})"
+            ) from None
+        if kind == "error":
+            raise value
+        assert isinstance(value, _Page)
+        return value
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send(None)
+        try:
+            self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:  # stuck in a request: nothing it holds needs a clean end
+            self._proc.kill()
+            self._proc.wait()
+        self._conn.close()
+        os.close(self._watch)
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else a :class:`FetchError` with its type and message; an unexpected
+    error (not a :class:`~cvewatch.errors.CvewatchError`) carries the worker's traceback as a note."""
+    if not isinstance(exc, CvewatchError):
+        exc.add_note("in the NVD fetch worker process:\n" + "".join(traceback.format_exception(exc)))
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return FetchError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _worker_entry(conn_fd: int, watch_fd: int) -> None:
+    """The worker process of :class:`_ProcessFetcher`: reads ``(config, dialect)``, then answers
+    ``(window, start_index)`` requests with ``("page", _Page)`` or ``("error", exception)`` until ``None``
+    or the end of the connection. Ends at once when ``watch_fd`` reads end-of-file (the parent ended)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.read(watch_fd, 1):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    conn = Connection(conn_fd)
+    try:
+        config, dialect = conn.recv()
+    except (EOFError, OSError):
+        return
+    fetcher = _Fetcher(config, dialect)
+    try:
+        with bulk_gc():
+            while True:
+                try:
+                    request = conn.recv()
+                except (EOFError, OSError):
+                    return
+                if request is None:
+                    return
+                reply: tuple[str, Any]
+                try:
+                    reply = ("page", fetcher.fetch(*request))
+                except BaseException as exc:
+                    reply = ("error", _portable(exc))
+                try:
+                    conn.send(reply)
+                except OSError:
+                    return
+    finally:
+        fetcher.close()
 
 
 @contextlib.contextmanager
@@ -473,8 +618,10 @@ def sync_nvd_api(
     counts = {"pages": 0, "new": 0, "updated": 0, "unchanged": 0, "rejected": 0, "errors": 0, "received": 0}
     messages: list[str] = []
     incomplete = False
-    fetcher = _Fetcher(config)
+    fetcher: _Fetcher | _ProcessFetcher | None = None
     try:
+        dialect = engine.dialect.name
+        fetcher = _ProcessFetcher(config, dialect) if config.worker_process else _Fetcher(config, dialect)
         with bulk_gc():
             while window < len(plan.windows):
                 page = fetcher.fetch(plan.windows[window], start_index)
@@ -494,7 +641,8 @@ def sync_nvd_api(
                 messages.extend(str(p) for p in page.problems[: max(0, _MAX_MESSAGES - len(messages))])
                 next_window, next_start = (window + 1, 0) if window_done else (window, next_index)
                 with engine.begin() as conn:
-                    stats = upsert_batch(conn, page.vulnerabilities)
+                    assert page.batch is not None
+                    stats = upsert_prepared(conn, page.batch)
                     add_run_progress(
                         conn,
                         run_id,
@@ -541,7 +689,8 @@ def sync_nvd_api(
             finish_run(conn, run_id, status="failed", messages=[*messages, f"{type(exc).__name__}: {exc}"])
         raise
     finally:
-        fetcher.close()
+        if fetcher is not None:
+            fetcher.close()
     status = "partial" if incomplete or counts["errors"] else "ok"
     with engine.begin() as conn:
         finish_run(conn, run_id, status=status, messages=messages)

@@ -81,6 +81,10 @@ def upsert_batch(
     return upsert_prepared(conn, prepare_batch(batch, conn.dialect.name), now=now)
 
 
+#: Rows for each table of :data:`_INSERT_ORDER` (``vulnerabilities`` first), each in :data:`_COLUMNS` order.
+_Rows = tuple[list[tuple[Any, ...]], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedBatch:
     """A batch of records turned into the rows of every table, ready for :func:`upsert_prepared`.
@@ -94,7 +98,7 @@ class PreparedBatch:
 
     sqlite: bool
     heads: tuple[tuple[str, datetime, bool], ...]
-    rows: dict[str, list[tuple[Any, ...]]]
+    rows: _Rows
 
 
 def prepare_batch(batch: Sequence[Vulnerability], dialect: str) -> PreparedBatch:
@@ -147,11 +151,10 @@ def upsert_prepared(conn: Connection, prepared: PreparedBatch, *, now: datetime 
         conn.execute(delete(T_VULN).where(T_VULN.c.id.in_(chunk)))
     rows = prepared.rows
     if skipped:  # every row starts with its CVE id
-        rows = {name: [r for r in table_rows if r[0] not in skipped] for name, table_rows in rows.items()}
+        rows = tuple([r for r in table_rows if r[0] not in skipped] for table_rows in rows)
     stamp = now or datetime.now(UTC)
     stored_at: Any = stamp.isoformat(" ") if prepared.sqlite else stamp  # as sqlite3 adapts a datetime
-    rows = {**rows, T_VULN.name: [(*r, stored_at) for r in rows[T_VULN.name]]}
-    _insert_rows(conn, rows)
+    _insert_rows(conn, ([(*r, stored_at) for r in rows[0]], *rows[1:]))
     return stats
 
 
@@ -191,9 +194,9 @@ _COLUMNS: dict[Table, tuple[str, ...]] = {
 _INSERT_ORDER = (T_VULN, T_METRIC, T_CWE, T_REF, T_CONF, T_NODE, T_CPE)
 
 
-def _python_rows(batch: Sequence[Vulnerability]) -> dict[str, list[tuple[Any, ...]]]:
-    """The rows of ``batch`` for every table as Python values in :data:`_COLUMNS` order (``stored_at``
-    left out), for SQLAlchemy's bind processing."""
+def _python_rows(batch: Sequence[Vulnerability]) -> _Rows:
+    """The rows of ``batch`` for every table of :data:`_INSERT_ORDER`, as Python values in :data:`_COLUMNS`
+    order (``stored_at`` left out), for SQLAlchemy's bind processing."""
     vulns: list[tuple[Any, ...]] = []
     metrics: list[tuple[Any, ...]] = []
     cwes: list[tuple[Any, ...]] = []
@@ -243,18 +246,10 @@ def _python_rows(batch: Sequence[Vulnerability]) -> dict[str, list[tuple[Any, ..
                             cm.match_criteria_id,
                         )
                     )
-    return {
-        T_VULN.name: vulns,
-        T_METRIC.name: metrics,
-        T_CWE.name: cwes,
-        T_REF.name: refs,
-        T_CONF.name: confs,
-        T_NODE.name: nodes,
-        T_CPE.name: cpes,
-    }
+    return (vulns, metrics, cwes, refs, confs, nodes, cpes)
 
 
-def _sqlite_rows(batch: Sequence[Vulnerability]) -> dict[str, list[tuple[Any, ...]]]:
+def _sqlite_rows(batch: Sequence[Vulnerability]) -> _Rows:
     """:func:`_python_rows` with the values SQLite stores, as SQLAlchemy's bind processors and the sqlite3
     adapters would make them: a datetime as ``isoformat(" ")``, JSON as text (orjson: read back alike by
     ``json.loads``, several times faster than ``json.dumps``), a boolean as 0/1, a score as a float."""
@@ -315,15 +310,7 @@ def _sqlite_rows(batch: Sequence[Vulnerability]) -> dict[str, list[tuple[Any, ..
                             cm.match_criteria_id,
                         )
                     )
-    return {
-        T_VULN.name: vulns,
-        T_METRIC.name: metrics,
-        T_CWE.name: cwes,
-        T_REF.name: refs,
-        T_CONF.name: confs,
-        T_NODE.name: nodes,
-        T_CPE.name: cpes,
-    }
+    return (vulns, metrics, cwes, refs, confs, nodes, cpes)
 
 
 _SQL: dict[tuple[str, str], str] = {}
@@ -343,13 +330,12 @@ def _insert_sql(dialect: Dialect, table: Table) -> str:
     return sql
 
 
-def _insert_rows(conn: Connection, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+def _insert_rows(conn: Connection, rows: _Rows) -> None:
     """SQLite: the driver's ``executemany`` on the prepared tuples (no per-row work in Python). Other
     databases: SQLAlchemy's ``insertmanyvalues`` (multi-row ``VALUES``), much faster there than
     ``executemany``."""
     sqlite = conn.dialect.name == "sqlite"
-    for table in _INSERT_ORDER:
-        table_rows = rows.get(table.name)
+    for table, table_rows in zip(_INSERT_ORDER, rows, strict=True):
         if not table_rows:
             continue
         if sqlite:
