@@ -41,7 +41,6 @@ def store_release(
     return report
 
 
-
 def load_specs_into(engine: Engine, specs_dir: Path, *, release: str, dist: str = ".azl3") -> LoadReport:
     """Parse every spec under ``specs_dir`` and make the release's packages equal them.
 

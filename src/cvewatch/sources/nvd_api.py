@@ -1,12 +1,14 @@
 """Syncing the store from the NVD CVE API 2.0, page by page, resumable.
 
 A sync is a *plan* (one window without date filters for a full load, or ``lastModStartDate`` /
-``lastModEndDate`` windows of at most 120 days for an incremental run) walked with ``startIndex``. Each page
-is written with :func:`~cvewatch.store.vulnerabilities.upsert_batch` in one transaction together with the
-checkpoint (the plan, the window and the ``startIndex`` reached, the run id) and the run's counters: what is
-in the store and what the checkpoint says can never disagree, so a sync killed at any point resumes exactly
-after the last committed page. The plan's end date is fixed when the plan is made and saved with it, so a
-resumed run asks for the same windows.
+``lastModEndDate`` windows of at most 120 days for an incremental run) walked with ``startIndex``. The pages
+are fetched, decoded, normalized and turned into rows in a worker process (:class:`_ProcessFetcher`), a page
+ahead; this process only writes them. Each page is written with
+:func:`~cvewatch.store.vulnerabilities.upsert_prepared` in one transaction together with the checkpoint (the
+plan, the window and the ``startIndex`` reached, the run id) and the run's counters: what is in the store and
+what the checkpoint says can never disagree, so a sync killed at any point resumes exactly after the last
+committed page. The plan's end date is fixed when the plan is made and saved with it, so a resumed run asks
+for the same windows.
 
 Paging tolerates ``totalResults`` changing under it: it is read again from every page and a window ends when
 ``startIndex`` reaches the latest value. A page that comes back empty or short while ``totalResults`` says
