@@ -322,11 +322,28 @@ def _cna_names(entry: AffectedEntry, component: Component, names: ComponentNames
 
 
 def judge_component(
-    vuln: Vulnerability, cna: Cve5Record | None, component: Component, names: ComponentNames | None
+    vuln: Vulnerability,
+    cna: Cve5Record | None,
+    component: Component,
+    names: ComponentNames | None,
+    index: CriteriaIndex | None = None,
 ) -> list[_Hit]:
-    """Every NVD criterion (or, without NVD configurations, CVE JSON 5 entry) naming the component."""
+    """Every NVD criterion (or, without NVD configurations, CVE JSON 5 entry) naming the component.
+    ``index`` (the CVE's criteria by product) turns the walk over every criterion into lookups."""
     hits: list[_Hit] = []
-    if names is not None and names.cpe:
+    if names is not None and names.cpe and index is not None:
+        found = sorted(
+            (c for pair in names.cpe for c in index.by_pair.get(pair, ())), key=lambda c: c.ordinal
+        )
+        for c in found:
+            hits.append(
+                _cpe_hit(
+                    c.match,
+                    component.version,
+                    f"component mapping {names.name} -> {c.fields[3]}:{c.fields[4]}",
+                )
+            )
+    elif names is not None and names.cpe:
         for conf in vuln.configurations:
             for node in conf.nodes:
                 if node.negate:
@@ -494,7 +511,7 @@ def component_verdicts(
 
     for c in components:
         names = mapping.names_for(c)
-        hits = judge_component(vuln, cna, c, names)
+        hits = judge_component(vuln, cna, c, names, criteria_index)
         if not hits:
             continue
         static = c.kind in _STATIC_KINDS or (names is not None and names.static)
