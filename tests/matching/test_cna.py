@@ -74,12 +74,23 @@ def test_the_distribution_patch_still_wins_over_cna_data() -> None:
 
 
 def test_cna_severity_is_used_when_nvd_has_none() -> None:
-    # CVE-2025-14104 (util-linux, Awaiting Analysis): NVD has no metric yet; the CNA or CISA's ADP does
-    record = cve5("CVE-2025-14104")
-    v = decide_with_cna("CVE-2025-14104", "util-linux", patches=(), changelog=())
+    # CVE-2025-14104 (util-linux, Awaiting Analysis): with NVD's record stripped of its metrics, the CNA's
+    # CVSS 3.1 assessment (6.1) gives the severity
+    s = dataclasses.replace(spec("util-linux"), patches=(), changelog=())
+    names = MAPPING.names_for(s.name)
+    bare = dataclasses.replace(nvd("CVE-2025-14104"), metrics=())
+    v = decide(
+        bare,
+        s,
+        names,
+        release="azl3",
+        dist=".azl3",
+        cna=cve5("CVE-2025-14104"),
+        aliases=package_aliases(s, names, MAPPING.cna_products(s.name)),
+    )
     assert v is not None and v.status is Status.AFFECTED
-    if not nvd("CVE-2025-14104").metrics:
-        assert record.metrics and v.cvss is not None and v.severity is not Severity.UNKNOWN
+    assert v.cvss is not None and (v.cvss.score, v.cvss.source) == (6.1, "cna")
+    assert v.severity is Severity.MEDIUM
 
 
 def test_other_distributions_entries_are_skipped() -> None:
