@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, tuple_, update
 
@@ -226,6 +227,16 @@ def _changed_packages(conn: Connection, rid: int, since: datetime) -> set[str]:
     return set(conn.execute(stmt).scalars())
 
 
+@lru_cache(maxsize=1)
+def _shipped_mapping() -> PackageMapping:
+    return PackageMapping.load()
+
+
+@lru_cache(maxsize=1)
+def _shipped_component_mapping() -> ComponentMapping:
+    return ComponentMapping.load()
+
+
 def run_scan(
     engine: Engine,
     *,
@@ -240,8 +251,8 @@ def run_scan(
     The packages' components (``inventory load-specs``/``load-sbom``) are matched too. With
     ``collect=False`` an incremental scan does not read back the scope's untouched verdicts
     (``ScanResult.verdicts`` then holds only the ones it evaluated)."""
-    mapping = mapping or PackageMapping.load()
-    component_mapping = component_mapping or ComponentMapping.load()
+    mapping = mapping or _shipped_mapping()
+    component_mapping = component_mapping or _shipped_component_mapping()
     digest = scan_digest(mapping, component_mapping)
     started = datetime.now(UTC)
     with engine.begin() as conn:

@@ -246,7 +246,9 @@ class VerdictRow(Base):
     __tablename__ = "verdicts"
     __table_args__ = (
         UniqueConstraint("cve_id", "package", "release_id", "image_id", name="uq_verdicts_scope"),
-        Index("ix_verdicts_scope", "release_id", "image_id"),
+        # a rescan replaces a scope's verdicts by CVE or by package: both lead with the scope
+        Index("ix_verdicts_scope_cve", "release_id", "image_id", "cve_id"),
+        Index("ix_verdicts_scope_package", "release_id", "image_id", "package"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
