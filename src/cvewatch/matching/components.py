@@ -32,7 +32,7 @@ from functools import cmp_to_key
 from importlib import resources
 from pathlib import Path
 
-from cvewatch.errors import ConfigError, InputError
+from cvewatch.errors import ConfigError
 from cvewatch.inventory.components import (
     KIND_BUNDLED,
     KIND_CARGO,
@@ -51,7 +51,7 @@ from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import cve5_metrics, describes_another_distribution, judge_entry, normalize
 from cvewatch.matching.outcome import Decision
 from cvewatch.matching.rules import CriteriaIndex, cpe_fields, fixed_in, judge_criterion
-from cvewatch.matching.severity import best_metric, cvss_summary, severity_of
+from cvewatch.matching.severity import best_metric, cvss_evidence, cvss_summary, severity_of
 from cvewatch.matching.verdict import Evidence, Status, Verdict
 from cvewatch.sources.cve5 import AffectedEntry, Cve5Record
 from cvewatch.sources.records import CpeMatch, Vulnerability
@@ -331,7 +331,8 @@ def judge_component(
     """Every NVD criterion (or, without NVD configurations, CVE JSON 5 entry) naming the component.
     ``index`` (the CVE's criteria by product) turns the walk over every criterion into lookups."""
     hits: list[_Hit] = []
-    if names is not None and names.cpe and index is not None:
+    if names is not None and names.cpe:
+        index = index or CriteriaIndex(vuln)
         found = sorted(
             (c for pair in names.cpe for c in index.by_pair.get(pair, ())), key=lambda c: c.ordinal
         )
@@ -343,22 +344,6 @@ def judge_component(
                     f"component mapping {names.name} -> {c.fields[3]}:{c.fields[4]}",
                 )
             )
-    elif names is not None and names.cpe:
-        for conf in vuln.configurations:
-            for node in conf.nodes:
-                if node.negate:
-                    continue
-                for m in node.cpe_match:
-                    if not m.vulnerable:
-                        continue
-                    try:
-                        f = cpe_fields(m.criteria)
-                    except InputError:
-                        continue
-                    if (f[3], f[4]) in names.cpe:
-                        hits.append(
-                            _cpe_hit(m, component.version, f"component mapping {names.name} -> {f[3]}:{f[4]}")
-                        )
     if not vuln.configurations and cna is not None:
         for entry in cna.affected:
             why = _cna_names(entry, component, names)
@@ -372,28 +357,14 @@ def protocol_links(
 ) -> list[tuple[str, Protocol]]:
     """(criterion, protocol) for each vulnerable criterion of ``vuln`` naming a protocol ``package``
     implements per the curated list. ``index`` (the CVE's criteria by product) makes this a lookup."""
-    out: list[tuple[str, Protocol]] = []
-    if index is not None:
-        found: list[tuple[int, str, Protocol]] = []
-        for pair in mapping.protocol_pairs & index.by_pair.keys():
-            for c in index.by_pair[pair]:
-                p = mapping.protocol_for(pair[0], pair[1], c.fields[5])
-                if p is not None and package in p.packages:
-                    found.append((c.ordinal, c.match.criteria, p))
-        return [(criteria, p) for _, criteria, p in sorted(found, key=lambda x: x[0])]
-    for conf in vuln.configurations:
-        for node in conf.nodes:
-            for m in node.cpe_match:
-                if not m.vulnerable:
-                    continue
-                try:
-                    f = cpe_fields(m.criteria)
-                except InputError:
-                    continue
-                p = mapping.protocol_for(f[3], f[4], f[5])
-                if p is not None and package in p.packages:
-                    out.append((m.criteria, p))
-    return out
+    index = index or CriteriaIndex(vuln)
+    found: list[tuple[int, str, Protocol]] = []
+    for pair in mapping.protocol_pairs & index.by_pair.keys():
+        for c in index.by_pair[pair]:
+            p = mapping.protocol_for(pair[0], pair[1], c.fields[5])
+            if p is not None and package in p.packages:
+                found.append((c.ordinal, c.match.criteria, p))
+    return [(criteria, p) for _, criteria, p in sorted(found, key=lambda x: x[0])]
 
 
 def _describe(c: Component, spec: SourcePackage) -> str:
@@ -488,11 +459,7 @@ def component_verdicts(
     scanned = installed or spec.evr
     metrics = vuln.metrics or (cve5_metrics(cna) if cna is not None else ())
     metric = best_metric(metrics)
-    cvss_ev = (
-        [Evidence("cvss", f"CVSS {metric.version} {metric.base_score} {metric.vector} from {metric.source}")]
-        if metric is not None
-        else []
-    )
+    cvss_ev = cvss_evidence(metric)
     out: list[Verdict] = []
 
     def verdict(status: Status, fixed: EVR | None, evidence: list[Evidence]) -> Verdict:
@@ -610,22 +577,20 @@ class ComponentIndex:
     """Which CVEs name which components: NVD (vendor, product) pairs, CVE JSON 5 vendor/product pairs and
     packageNames, and protocol criteria."""
 
-    def __init__(self, vulns: Iterable[Vulnerability], cna: Iterable[Cve5Record]) -> None:
+    def __init__(
+        self,
+        vulns: Iterable[Vulnerability],
+        cna: Iterable[Cve5Record],
+        criteria: Mapping[str, CriteriaIndex] | None = None,
+    ) -> None:
         self.by_pair: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.cna_pair: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.cna_vendor: dict[str, set[str]] = defaultdict(set)
         self.package_names: dict[str, set[str]] = defaultdict(set)
         for v in vulns:
-            for conf in v.configurations:
-                for node in conf.nodes:
-                    for m in node.cpe_match:
-                        if not m.vulnerable:
-                            continue
-                        try:
-                            f = cpe_fields(m.criteria)
-                        except InputError:
-                            continue
-                        self.by_pair[(f[3], f[4])].add(v.id)
+            crit = criteria[v.id] if criteria is not None else CriteriaIndex(v)
+            for pair in crit.by_pair:
+                self.by_pair[pair].add(v.id)
         for r in cna:
             for e in r.affected:
                 if describes_another_distribution(e):

@@ -27,7 +27,7 @@ from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import cve5_metrics, judge_cna
 from cvewatch.matching.mapping import PackageNames
 from cvewatch.matching.outcome import CriterionResult, Decision
-from cvewatch.matching.severity import best_metric, cvss_summary, severity_of
+from cvewatch.matching.severity import best_metric, cvss_evidence, cvss_summary, severity_of
 from cvewatch.matching.verdict import Evidence, Status, Verdict
 from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import CpeMatch, Vulnerability
@@ -303,12 +303,7 @@ def decide(
         else:
             status = Status.NOT_AFFECTED
     evidence.extend(matched)
-    if metric is not None:
-        evidence.append(
-            Evidence(
-                "cvss", f"CVSS {metric.version} {metric.base_score} {metric.vector} from {metric.source}"
-            )
-        )
+    evidence.extend(cvss_evidence(metric))
     return Verdict(
         cve=vuln.id,
         package=spec.name,

@@ -99,7 +99,7 @@ def scan(
     triage = triage or {}
     cna = cna or {}
     cna_index = CnaIndex(cna.values())
-    comp_index = ComponentIndex(vulns.values(), cna.values()) if components is not None else None
+    comp_index = ComponentIndex(vulns.values(), cna.values(), criteria) if components is not None else None
     triaged: dict[str, set[str]] = defaultdict(set)
     for cve, package in triage:
         triaged[package].add(cve)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cvewatch.matching.verdict import CvssSummary, Severity
+from cvewatch.matching.verdict import CvssSummary, Evidence, Severity
 from cvewatch.sources.records import CvssMetric
 
 # NVD's own (Primary) v3.x first, then a CNA's v3.x, then v4.0, then v2.
@@ -52,3 +52,12 @@ def cvss_summary(metric: CvssMetric | None) -> CvssSummary | None:
     if metric is None:
         return None
     return CvssSummary(metric.version, metric.base_score, metric.vector, metric.source)
+
+
+def cvss_evidence(metric: CvssMetric | None) -> list[Evidence]:
+    """The evidence line naming the CVSS assessment a severity came from (none without one)."""
+    if metric is None:
+        return []
+    return [
+        Evidence("cvss", f"CVSS {metric.version} {metric.base_score} {metric.vector} from {metric.source}")
+    ]
