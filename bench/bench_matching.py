@@ -21,19 +21,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from generator import CACHE, ensure_pages  # noqa: E402
+from generator import CACHE, MIX_SAMPLE, ensure_pages  # noqa: E402
 
 SPECS = ROOT.parent / "shared" / "data" / "azurelinux" / "SPECS-3.0"
 
 
-def _store(count: int, seed: int) -> Path:
+def _store(count: int, seed: int, mix: str = MIX_SAMPLE) -> Path:
     from cvewatch.sources.importer import import_source
     from cvewatch.sources.nvd_files import NvdFileSource
     from cvewatch.store.db import open_engine
 
-    cached = CACHE / f"store-{count}-seed{seed}.sqlite"
+    cached = CACHE / f"store-{count}-seed{seed}-{mix}.sqlite"
     if not cached.exists():
-        pages = ensure_pages(count, seed)
+        pages = ensure_pages(count, seed, mix)
         tmp = cached.with_suffix(".partial")
         tmp.unlink(missing_ok=True)
         engine = open_engine(f"sqlite:///{tmp}")

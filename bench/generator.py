@@ -5,8 +5,9 @@ merged 2.0 page and the recent folder, one record per id), measured by :func:`me
 dimension at a time: the CVSS versions present per record (with the real metric objects), the configuration
 shapes (configurations, nodes, operators, cpeMatch count per node, which matches carry version ranges), the
 description length, the references count and tags, the CWE count and vulnStatus. Vendor:product names are
-drawn from the real records and from a list of container-host products, so that matching benchmarks find
-candidates. Ids and dates are new; the generated records parse without problems.
+those of the genuine criteria each shape comes from (mix ``sample``, the default), or, in the stress mix
+``host-heavy``, partly drawn from a list of container-host products. Versions, ids and dates are new;
+the generated records parse without problems.
 
 ``python bench/generator.py --count 300000 --out DIR`` writes API 2.0 pages (``page-NNNNNN.json.gz``, 2,000
 records each); :func:`ensure_pages` caches them under ``bench/.cache``.
@@ -37,6 +38,17 @@ NVD = ROOT.parent / "shared" / "data" / "nvd"
 CACHE = Path(os.environ.get("CVEWATCH_BENCH_CACHE") or ROOT / "bench" / ".cache")
 PAGE_SIZE = 2000
 METRIC_KEYS = ("cvssMetricV40", "cvssMetricV31", "cvssMetricV30", "cvssMetricV2")
+
+#: Product mixes. ``sample``: every generated criterion names the product of the genuine criterion it is
+#: modelled on, so products and their co-occurrence come in the sample's proportions (scanned against the
+#: 3.0 tree, the genuine sample links 14.3 % of its records and 0.34 verdicts per record; see
+#: docs/BENCHMARKS.md). ``host-heavy``: a stress mix, 15 % of all criteria replaced by a product drawn
+#: uniformly from CONTAINER_HOST_PRODUCTS (golang:go as often as the kernel: about 1.75x the sample's
+#: linked records and 3.4x its verdicts, most of them Go standard-library verdicts of ~50 Go packages).
+MIX_SAMPLE = "sample"
+MIX_HOST_HEAVY = "host-heavy"
+MIXES = (MIX_SAMPLE, MIX_HOST_HEAVY)
+HOST_HEAVY_SHARE = 0.15
 
 #: Products a container host ships (vendor, product as NVD names them).
 CONTAINER_HOST_PRODUCTS = [
@@ -259,7 +271,7 @@ def _text(rng: random.Random, length: int) -> str:
     return " ".join(words)[: max(length, 1)].capitalize()
 
 
-def _configurations(rng: random.Random, prof: Profile, host_share: float) -> list[dict[str, Any]]:
+def _configurations(rng: random.Random, prof: Profile, mix: str) -> list[dict[str, Any]]:
     shape = rng.choice(prof.config_shapes)
     out: list[dict[str, Any]] = []
     for conf in shape:
@@ -267,8 +279,14 @@ def _configurations(rng: random.Random, prof: Profile, host_share: float) -> lis
         for node in conf.get("nodes") or []:
             matches = []
             for m in node.get("cpeMatch") or []:
-                if rng.random() < host_share:
-                    part, vendor, product = ("a", *rng.choice(CONTAINER_HOST_PRODUCTS))
+                parts = _split_cpe(m["criteria"])
+                if mix == MIX_HOST_HEAVY:
+                    if rng.random() < HOST_HEAVY_SHARE:
+                        part, vendor, product = ("a", *rng.choice(CONTAINER_HOST_PRODUCTS))
+                    else:
+                        part, vendor, product = rng.choice(prof.products)
+                elif len(parts) > 5 and "\\" not in m["criteria"]:
+                    part, vendor, product = parts[2], parts[3], parts[4]  # the genuine record's product
                 else:
                     part, vendor, product = rng.choice(prof.products)
                 ranged = any(k.startswith("version") for k in m)
@@ -297,9 +315,11 @@ def _configurations(rng: random.Random, prof: Profile, host_share: float) -> lis
 
 
 def generate(
-    count: int, seed: int = 1, *, profile: Profile | None = None, host_share: float = 0.15
+    count: int, seed: int = 1, *, profile: Profile | None = None, mix: str = MIX_SAMPLE
 ) -> Iterator[dict[str, Any]]:
-    """``count`` records (``cve`` objects) in (published, id) order, the same for the same seed."""
+    """``count`` records (``cve`` objects) in (published, id) order, the same for the same (seed, mix)."""
+    if mix not in MIXES:
+        raise ValueError(f"unknown product mix {mix!r} (one of {', '.join(MIXES)})")
     prof = profile or measure(real_records())
     rng = random.Random(seed)
     first, last = datetime(1999, 1, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC)
@@ -330,7 +350,7 @@ def generate(
                 for n in [rng.choice(prof.cwe_counts)]
                 if n
             ],
-            "configurations": [] if status == "Rejected" else _configurations(rng, prof, host_share),
+            "configurations": [] if status == "Rejected" else _configurations(rng, prof, mix),
             "references": [
                 {
                     "url": f"https://example.org/advisories/{year}/{i}/{k}-"
@@ -344,7 +364,9 @@ def generate(
         yield cve
 
 
-def write_pages(out: Path, count: int, seed: int = 1, page_size: int = PAGE_SIZE) -> list[Path]:
+def write_pages(
+    out: Path, count: int, seed: int = 1, page_size: int = PAGE_SIZE, mix: str = MIX_SAMPLE
+) -> list[Path]:
     """Write ``count`` generated records as API 2.0 pages ``page-NNNNNN.json.gz`` (gzip level 1)."""
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
@@ -370,7 +392,7 @@ def write_pages(out: Path, count: int, seed: int = 1, page_size: int = PAGE_SIZE
         start += len(page)
         page.clear()
 
-    for cve in generate(count, seed):
+    for cve in generate(count, seed, mix=mix):
         page.append(orjson.dumps({"cve": cve}))
         if len(page) >= page_size:
             flush()
@@ -379,15 +401,15 @@ def write_pages(out: Path, count: int, seed: int = 1, page_size: int = PAGE_SIZE
     return paths
 
 
-def ensure_pages(count: int, seed: int = 1) -> Path:
+def ensure_pages(count: int, seed: int = 1, mix: str = MIX_SAMPLE) -> Path:
     """The folder of cached pages for (count, seed), generated on first use."""
-    folder = CACHE / f"nvd-{count}-seed{seed}"
+    folder = CACHE / f"nvd-{count}-seed{seed}-{mix}"
     done = folder / "COMPLETE"
     if not done.exists():
         for old in folder.glob("page-*.json.gz"):
             old.unlink()
-        write_pages(folder, count, seed)
-        done.write_text(f"{count} records, seed {seed}\n")
+        write_pages(folder, count, seed, mix=mix)
+        done.write_text(f"{count} records, seed {seed}, mix {mix}\n")
     return folder
 
 
@@ -395,6 +417,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--mix", choices=MIXES, default=MIX_SAMPLE, help="product mix (see MIXES)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--measure", action="store_true", help="print the measured distributions and stop")
     args = parser.parse_args()
@@ -403,8 +426,8 @@ def main() -> int:
             orjson.dumps(measure(real_records()).summary(), option=orjson.OPT_INDENT_2).decode() + "\n"
         )
         return 0
-    out = args.out or CACHE / f"nvd-{args.count}-seed{args.seed}"
-    paths = write_pages(out, args.count, args.seed)
+    out = args.out or CACHE / f"nvd-{args.count}-seed{args.seed}-{args.mix}"
+    paths = write_pages(out, args.count, args.seed, mix=args.mix)
     sys.stdout.write(f"{len(paths)} pages in {out}\n")
     return 0
 

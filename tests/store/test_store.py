@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
 
 from cvewatch.errors import NotFoundError
+from cvewatch.inventory.load import store_release
 from cvewatch.inventory.packages import ChangelogEntry, InstalledPackage, PatchFile, SourcePackage, TriageFile
 from cvewatch.matching.verdict import CvssSummary, Evidence, Severity, Status, Verdict
 from cvewatch.sources.nvd_files import NvdFileSource
@@ -21,7 +22,7 @@ from cvewatch.store.inventory import (
     replace_image,
     replace_release_packages,
 )
-from cvewatch.store.verdicts import load_verdicts, replace_verdicts
+from cvewatch.store.verdicts import T_VERDICT, VerdictChanges, load_verdicts, replace_verdicts, verdict_digest
 from cvewatch.store.vulnerabilities import load_vulnerabilities, upsert_all, vendor_product
 
 from ..conftest import NVD
@@ -35,12 +36,12 @@ def genuine_records() -> list[Vulnerability]:
 
 
 def test_migrations_reach_head_and_create_every_table(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision(engine) == "0004"
+    assert current_revision(engine) == head_revision(engine) == "0005"
     tables = set(inspect(engine).get_table_names())
     assert {"vulnerabilities", "cpe_matches", "source_packages", "verdicts", "sync_runs"} <= tables
     # opening again is a no-op
     again = open_engine(str(engine.url.render_as_string(hide_password=False)))
-    assert current_revision(again) == "0004"
+    assert current_revision(again) == "0005"
     again.dispose()
 
 
@@ -147,6 +148,70 @@ def test_images_and_verdicts_round_trip(engine: Engine) -> None:
             load_image_packages(conn, "nope")
         with pytest.raises(NotFoundError, match="no release named 'azl9'"):
             load_release_packages(conn, "azl9")
+
+
+def test_replace_verdicts_writes_only_what_changed(engine: Engine) -> None:
+    """A rescan that decides the same leaves the stored row alone (same id, same scanned_at); a changed
+    verdict is updated in place, a new one inserted, one the scan no longer gives deleted — and the scope
+    then holds exactly the new verdicts."""
+    store_release(
+        engine,
+        [SourcePackage("curl", 0, "8.11.1", "2.azl3"), SourcePackage("bash", 0, "5.2.37", "1.azl3")],
+        release="azl3",
+        dist=".azl3",
+    )
+
+    def verdict(cve: str, package: str, status: Status) -> Verdict:
+        return Verdict(
+            cve,
+            package,
+            "azl3",
+            None,
+            "0:1-1.azl3",
+            status,
+            None,
+            Severity.HIGH,
+            None,
+            (Evidence("cpe-match", f"{cve} names {package}"),),
+        )
+
+    first = [
+        verdict("CVE-2024-0001", "curl", Status.AFFECTED),
+        verdict("CVE-2024-0002", "curl", Status.FIXED),
+        verdict("CVE-2024-0003", "bash", Status.AFFECTED),
+    ]
+    with engine.begin() as conn:
+        assert replace_verdicts(conn, "azl3", None, first) == VerdictChanges(added=3)
+        before = {
+            (r.cve_id, r.package): (r.id, r.scanned_at, r.digest) for r in conn.execute(select(T_VERDICT))
+        }
+    second = [
+        first[0],
+        dataclasses.replace(first[1], status=Status.AFFECTED),
+        verdict("CVE-2024-0004", "bash", Status.NOT_AFFECTED),
+    ]
+    with engine.begin() as conn:
+        changes = replace_verdicts(conn, "azl3", None, second)
+        after = {
+            (r.cve_id, r.package): (r.id, r.scanned_at, r.digest) for r in conn.execute(select(T_VERDICT))
+        }
+        assert load_verdicts(conn, "azl3") == second
+    assert changes == VerdictChanges(added=1, changed=1, removed=1, unchanged=1)
+    assert after[("CVE-2024-0001", "curl")] == before[("CVE-2024-0001", "curl")]  # untouched
+    changed_id, changed_at, changed_digest = after[("CVE-2024-0002", "curl")]
+    assert changed_id == before[("CVE-2024-0002", "curl")][0]
+    assert (
+        changed_digest != before[("CVE-2024-0002", "curl")][2]
+        and changed_at > before[("CVE-2024-0002", "curl")][1]
+    )
+    assert ("CVE-2024-0003", "bash") not in after
+    # an incremental replacement touches only the CVEs and packages it names
+    with engine.begin() as conn:
+        changes = replace_verdicts(conn, "azl3", None, [], only_cves=["CVE-2024-0004"])
+        assert changes == VerdictChanges(removed=1)
+        assert load_verdicts(conn, "azl3") == second[:2]
+    assert verdict_digest(first[0]) == verdict_digest(dataclasses.replace(first[0], package="bash"))
+    assert verdict_digest(first[0]) != verdict_digest(dataclasses.replace(first[0], evidence=()))
 
 
 def test_default_url_honours_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

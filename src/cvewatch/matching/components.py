@@ -51,7 +51,7 @@ from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import cve5_metrics, describes_another_distribution, judge_entry, normalize
 from cvewatch.matching.outcome import Decision
 from cvewatch.matching.rules import CriteriaIndex, cpe_fields, fixed_in, judge_criterion
-from cvewatch.matching.severity import best_metric, cvss_evidence, cvss_summary, severity_of
+from cvewatch.matching.severity import Assessment, assess
 from cvewatch.matching.verdict import Evidence, Status, Verdict
 from cvewatch.sources.cve5 import AffectedEntry, Cve5Record
 from cvewatch.sources.records import CpeMatch, Vulnerability
@@ -457,12 +457,13 @@ def component_verdicts(
         return []
     toolchains = toolchains or {}
     scanned = installed or spec.evr
-    metrics = vuln.metrics or (cve5_metrics(cna) if cna is not None else ())
-    metric = best_metric(metrics)
-    cvss_ev = cvss_evidence(metric)
+    assessment: Assessment | None = None
     out: list[Verdict] = []
 
     def verdict(status: Status, fixed: EVR | None, evidence: list[Evidence]) -> Verdict:
+        nonlocal assessment
+        if assessment is None:
+            assessment = assess(tuple(vuln.metrics or (cve5_metrics(cna) if cna is not None else ())))
         return Verdict(
             cve=vuln.id,
             package=spec.name,
@@ -471,9 +472,9 @@ def component_verdicts(
             version=str(scanned),
             status=status,
             fixed_in=str(fixed) if fixed is not None else None,
-            severity=severity_of(metric),
-            cvss=cvss_summary(metric),
-            evidence=tuple(evidence + cvss_ev),
+            severity=assessment.severity,
+            cvss=assessment.cvss,
+            evidence=(*evidence, *assessment.evidence),
         )
 
     for c in components:

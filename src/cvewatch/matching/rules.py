@@ -27,7 +27,7 @@ from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import cve5_metrics, judge_cna
 from cvewatch.matching.mapping import PackageNames
 from cvewatch.matching.outcome import CriterionResult, Decision
-from cvewatch.matching.severity import best_metric, cvss_evidence, cvss_summary, severity_of
+from cvewatch.matching.severity import assess
 from cvewatch.matching.verdict import Evidence, Status, Verdict
 from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import CpeMatch, Vulnerability
@@ -58,6 +58,18 @@ def cpe_fields(criteria: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class Relevance:
+    """The CPE names a scan can look up: (vendor, product) pairs of curated mappings and components, and
+    the products of unmapped packages (matched under any vendor)."""
+
+    pairs: frozenset[tuple[str, str]]
+    products: frozenset[str]
+
+    def names(self, vendor: str, product: str) -> bool:
+        return product in self.products or (vendor, product) in self.pairs
+
+
+@dataclass(frozen=True, slots=True)
 class Criterion:
     """A vulnerable criterion of a CVE, where it sits, and the AND siblings it depends on."""
 
@@ -68,35 +80,41 @@ class Criterion:
 
 
 class CriteriaIndex:
-    """A CVE's vulnerable criteria by (vendor, product) and by product, built once per CVE."""
+    """A CVE's vulnerable criteria by (vendor, product) and by product, built once per CVE.
+
+    ``wanted`` (a scan's :class:`Relevance`) leaves out criteria naming none of the scope's products:
+    nothing would look them up."""
 
     __slots__ = ("by_pair", "by_product")
 
-    def __init__(self, vuln: Vulnerability) -> None:
+    def __init__(self, vuln: Vulnerability, wanted: Relevance | None = None) -> None:
         ordinal = 0
         self.by_pair: dict[tuple[str, str], list[Criterion]] = {}
         self.by_product: dict[str, list[Criterion]] = {}
         for conf in vuln.configurations:
-            anded = (conf.operator or "OR") == "AND" and len(conf.nodes) > 1
-            for ni, node in enumerate(conf.nodes):
+            nodes = conf.nodes
+            anded = (conf.operator or "OR") == "AND" and len(nodes) > 1
+            for ni, node in enumerate(nodes):
                 if node.negate:
                     continue
+                conditions: tuple[str, ...] | None = None if anded else ()
                 for m in node.cpe_match:
+                    ordinal += 1
                     if not m.vulnerable:
                         continue
-                    fields = _fields(m.criteria)
+                    criteria = m.criteria
+                    if wanted is not None and "\\" not in criteria:
+                        parts = criteria.split(":", 6)
+                        if len(parts) == 7 and not wanted.names(parts[3].lower(), parts[4].lower()):
+                            continue
+                    fields = _fields(criteria)
                     if fields is None:
                         continue
-                    conditions: tuple[str, ...] = ()
-                    if anded:
+                    if conditions is None:  # the other nodes of an AND: "running on/with"
                         conditions = tuple(
-                            c.criteria
-                            for oi, other in enumerate(conf.nodes)
-                            if oi != ni
-                            for c in other.cpe_match
+                            c.criteria for oi, other in enumerate(nodes) if oi != ni for c in other.cpe_match
                         )
                     c = Criterion(ordinal, m, fields, conditions)
-                    ordinal += 1
                     self.by_pair.setdefault((fields[3], fields[4]), []).append(c)
                     self.by_product.setdefault(fields[4], []).append(c)
 
@@ -267,7 +285,7 @@ def decide(
     fix, fix_evidence = fixed_in(vuln.id, spec, dist)
     if not criteria and nopatch is None and fix is None and triage is None:
         return None
-    metric = best_metric(metrics)
+    assessment = assess(tuple(metrics))
     evidence: list[Evidence] = []  # what decided, first; then ``matched``; then the CVSS used
     status: Status
     fixed: EVR | None = None
@@ -303,7 +321,7 @@ def decide(
         else:
             status = Status.NOT_AFFECTED
     evidence.extend(matched)
-    evidence.extend(cvss_evidence(metric))
+    evidence.extend(assessment.evidence)
     return Verdict(
         cve=vuln.id,
         package=spec.name,
@@ -312,8 +330,8 @@ def decide(
         version=str(scanned),
         status=status,
         fixed_in=str(fixed) if fixed is not None else None,
-        severity=severity_of(metric),
-        cvss=cvss_summary(metric),
+        severity=assessment.severity,
+        cvss=assessment.cvss,
         evidence=tuple(evidence),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -41,7 +41,7 @@ from cvewatch.store.inventory import (
 from cvewatch.store.match_view import load_for_matching
 from cvewatch.store.models import ScanRunRow
 from cvewatch.store.triage import T_TRIAGE_RECORD, load_triage
-from cvewatch.store.verdicts import T_VERDICT, load_verdicts, replace_verdicts
+from cvewatch.store.verdicts import T_VERDICT, VerdictChanges, load_verdicts, replace_verdicts
 from cvewatch.store.vulnerabilities import T_CPE, T_VULN
 from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
@@ -59,6 +59,7 @@ class ScanResult:
     cves_evaluated: int = 0
     packages_evaluated: int = 0
     unmapped_binaries: tuple[str, ...] = ()
+    changes: VerdictChanges = field(default_factory=VerdictChanges)  # what the scan changed in the store
 
 
 def candidate_cves(
@@ -300,7 +301,7 @@ def run_scan(
             ids = candidate_cves(conn, scope, mapping, triage) | component_candidate_cves(conn, scope, facts)
             vulns, cna = _load(conn, ids)
             verdicts = _scan(vulns, cna, scope, mapping, release, dist, image, installed, triage, facts)
-            replace_verdicts(conn, release, image, verdicts)
+            changes = replace_verdicts(conn, release, image, verdicts)
             cves_n, pkgs_n = len(vulns), len(scope)
         else:
             changed_cves = _changed_cves(conn, last.started)
@@ -333,7 +334,7 @@ def run_scan(
             verdicts += _scan(
                 vulns_c, cna_c, other_specs, mapping, release, dist, image, installed, triage, facts
             )
-            replace_verdicts(
+            changes = replace_verdicts(
                 conn,
                 release,
                 image,
@@ -365,6 +366,7 @@ def run_scan(
         cves_n,
         pkgs_n,
         unmapped,
+        changes,
     )
 
 

@@ -19,7 +19,7 @@ from cvewatch.matching.components import (
     merge,
 )
 from cvewatch.matching.mapping import PackageMapping, PackageNames
-from cvewatch.matching.rules import CriteriaIndex, decide, distro_cves, sort_verdicts
+from cvewatch.matching.rules import CriteriaIndex, Relevance, decide, distro_cves, sort_verdicts
 from cvewatch.matching.verdict import Verdict
 from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import Vulnerability
@@ -77,6 +77,30 @@ def group_by_source(installed: Sequence[InstalledPackage], specs: Sequence[Sourc
     return ImagePackages(out, tuple(sorted(set(unmapped))))
 
 
+def relevance(
+    specs: Sequence[SourcePackage], mapping: PackageMapping, components: ComponentFacts | None
+) -> Relevance:
+    """Every CPE name a scan of ``specs`` may look up."""
+    pairs: set[tuple[str, str]] = set()
+    products: set[str] = set()
+    for spec in specs:
+        names = mapping.names_for(spec.name)
+        if names.curated:
+            pairs.update(names.names)
+        else:
+            products.add(spec.name.lower())
+    if components is not None:
+        for comps in components.components.values():
+            for c in comps:
+                found = components.mapping.names_for(c)
+                if found is not None:
+                    pairs.update(found.cpe)
+        for entry in components.mapping.assumed_go_modules():
+            pairs.update(entry.cpe)
+        pairs.update(components.mapping.protocol_pairs)
+    return Relevance(frozenset(pairs), frozenset(products))
+
+
 def scan(
     vulns: Mapping[str, Vulnerability],
     specs: Sequence[SourcePackage],
@@ -94,7 +118,8 @@ def scan(
     """Verdicts for the release's ``specs`` (or, with ``installed``, the image's packages). With
     ``components``, what the packages carry inside is matched too (:mod:`cvewatch.matching.components`)
     and merged into the one verdict per pair."""
-    criteria = {cve: CriteriaIndex(v) for cve, v in vulns.items()}  # each CVE's criteria, read once
+    wanted = relevance(specs, mapping, components)
+    criteria = {cve: CriteriaIndex(v, wanted) for cve, v in vulns.items()}  # each CVE's criteria, read once
     index = index or CpeIndex(vulns.values(), criteria)
     triage = triage or {}
     cna = cna or {}

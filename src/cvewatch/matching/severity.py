@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 from cvewatch.matching.verdict import CvssSummary, Evidence, Severity
 from cvewatch.sources.records import CvssMetric
@@ -21,11 +23,8 @@ _PREFERENCE = {
 
 
 def best_metric(metrics: Sequence[CvssMetric]) -> CvssMetric | None:
-    ranked = sorted(
-        (m for m in metrics if (m.version, m.type) in _PREFERENCE),
-        key=lambda m: _PREFERENCE[(m.version, m.type)],
-    )
-    return ranked[0] if ranked else None
+    known = [m for m in metrics if (m.version, m.type) in _PREFERENCE]
+    return min(known, key=lambda m: _PREFERENCE[(m.version, m.type)]) if known else None
 
 
 def severity_of(metric: CvssMetric | None) -> Severity:
@@ -61,3 +60,20 @@ def cvss_evidence(metric: CvssMetric | None) -> list[Evidence]:
     return [
         Evidence("cvss", f"CVSS {metric.version} {metric.base_score} {metric.vector} from {metric.source}")
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The CVSS assessment a CVE's verdicts use: its metric, the severity, the summary and the evidence."""
+
+    metric: CvssMetric | None
+    severity: Severity
+    cvss: CvssSummary | None
+    evidence: tuple[Evidence, ...]
+
+
+@lru_cache(maxsize=8192)
+def assess(metrics: tuple[CvssMetric, ...]) -> Assessment:
+    """:func:`best_metric` of ``metrics`` and what follows from it, computed once per CVE of a scan."""
+    metric = best_metric(metrics)
+    return Assessment(metric, severity_of(metric), cvss_summary(metric), tuple(cvss_evidence(metric)))

@@ -262,7 +262,10 @@ class VerdictRow(Base):
     severity: Mapped[str] = mapped_column(String(12))
     cvss: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     evidence: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    # when a scan last changed this verdict (a rescan that decides the same leaves the row alone)
     scanned_at: Mapped[datetime] = mapped_column(UTC_DT)
+    # 16 hex digits of a hash of everything above but the scope: what a rescan compares
+    digest: Mapped[str | None] = mapped_column(String(16))
 
 
 class SyncStateRow(Base):

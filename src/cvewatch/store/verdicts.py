@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select
+import orjson
+from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, update
 
 from cvewatch.matching.verdict import CvssSummary, Evidence, Severity, Status, Verdict
 from cvewatch.store.inventory import image_id, release_id
@@ -25,6 +29,31 @@ def _scope_filter(rid: int, iid: int | None):  # type: ignore[no-untyped-def]
     return (c.release_id == rid) & (c.image_id.is_(None) if iid is None else c.image_id == iid)
 
 
+@dataclass(frozen=True, slots=True)
+class VerdictChanges:
+    """What storing a scan's verdicts changed in the scope."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.added + self.changed + self.removed
+
+
+def verdict_digest(v: Verdict) -> str:
+    """16 hex digits of a hash of what a verdict says (not its scope): equal for equal verdicts, in any
+    process and on any database."""
+    body = orjson.dumps((v.version, v.status, v.fixed_in, v.severity, v.cvss, v.evidence))
+    return hashlib.blake2b(body, digest_size=8).hexdigest()
+
+
+def _stored(conn: Connection, stmt: Select[Any]) -> list[tuple[Any, ...]]:
+    return list(conn.execute(stmt).cursor.fetchall())
+
+
 def replace_verdicts(
     conn: Connection,
     release: str,
@@ -33,29 +62,40 @@ def replace_verdicts(
     *,
     only_cves: Sequence[str] | None = None,
     only_packages: Sequence[str] | None = None,
-) -> int:
-    """Store ``verdicts`` for the scope. With ``only_cves``/``only_packages`` (an incremental rescan),
-    only the verdicts of those CVEs or packages are replaced; otherwise the whole scope is."""
+) -> VerdictChanges:
+    """Make ``verdicts`` the scope's verdicts. With ``only_cves``/``only_packages`` (an incremental rescan)
+    only the verdicts of those CVEs or packages are replaced; otherwise the whole scope is.
+
+    Only what changed is written: a stored verdict whose digest equals the new one's stays as it is (its
+    ``scanned_at`` says when a scan last changed it), a different one is updated, a new one inserted and
+    a stored one the scan no longer gives deleted."""
     rid, iid = _scope(conn, release, image)
     where = _scope_filter(rid, iid)
     c = T_VERDICT.c
+    wanted = select(c.id, c.cve_id, c.package, c.digest)
+    stored: dict[tuple[str, str], tuple[int, str | None]] = {}
     if only_cves is None and only_packages is None:
-        conn.execute(delete(T_VERDICT).where(where))
+        rows = _stored(conn, wanted.where(where))
     else:
-        for start in range(0, len(only_cves or ()), 500):
-            conn.execute(
-                delete(T_VERDICT).where(where & c.cve_id.in_(list(only_cves or ())[start : start + 500]))
-            )
-        for start in range(0, len(only_packages or ()), 500):
-            chunk = list(only_packages or ())[start : start + 500]
-            conn.execute(delete(T_VERDICT).where(where & c.package.in_(chunk)))
+        rows = []
+        cves, packages = list(only_cves or ()), list(only_packages or ())
+        for start in range(0, len(cves), 500):
+            rows += _stored(conn, wanted.where(where & c.cve_id.in_(cves[start : start + 500])))
+        for start in range(0, len(packages), 500):
+            rows += _stored(conn, wanted.where(where & c.package.in_(packages[start : start + 500])))
+    for row_id, cve, package, digest in rows:
+        stored[(cve, package)] = (row_id, digest)
     now = datetime.now(UTC)
-    rows = [
-        {
-            "cve_id": v.cve,
-            "package": v.package,
-            "release_id": rid,
-            "image_id": iid,
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    unchanged = 0
+    for v in verdicts:
+        digest = verdict_digest(v)
+        old = stored.pop((v.cve, v.package), None)
+        if old is not None and old[1] == digest:
+            unchanged += 1
+            continue
+        row = {
             "version": v.version,
             "status": v.status.value,
             "fixed_in": v.fixed_in,
@@ -63,12 +103,27 @@ def replace_verdicts(
             "cvss": v.to_json()["cvss"],
             "evidence": [{"kind": e.kind, "detail": e.detail} for e in v.evidence],
             "scanned_at": now,
+            "digest": digest,
         }
-        for v in verdicts
-    ]
-    for start in range(0, len(rows), 2000):
-        conn.execute(insert(T_VERDICT), rows[start : start + 2000])
-    return len(rows)
+        if old is None:
+            row.update(cve_id=v.cve, package=v.package, release_id=rid, image_id=iid)
+            inserts.append(row)
+        else:  # bind names may not be column names in an UPDATE
+            updates.append({"row_id": old[0], **{f"new_{k}": value for k, value in row.items()}})
+    gone = sorted(row_id for row_id, _ in stored.values())
+    for start in range(0, len(gone), 500):
+        conn.execute(delete(T_VERDICT).where(c.id.in_(gone[start : start + 500])))
+    if updates:
+        stmt = (
+            update(T_VERDICT)
+            .where(c.id == bindparam("row_id"))
+            .values({k[4:]: bindparam(k) for k in updates[0] if k != "row_id"})
+        )
+        for start in range(0, len(updates), 2000):
+            conn.execute(stmt, updates[start : start + 2000])
+    for start in range(0, len(inserts), 2000):
+        conn.execute(insert(T_VERDICT), inserts[start : start + 2000])
+    return VerdictChanges(len(inserts), len(updates), len(gone), unchanged)
 
 
 def load_verdicts(conn: Connection, release: str, image: str | None = None) -> list[Verdict]:

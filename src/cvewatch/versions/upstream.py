@@ -29,6 +29,7 @@ The same key is available as :func:`upstream_key` for sorting.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = ["compare_upstream", "in_range", "upstream_key", "with_update"]
 
@@ -54,8 +55,10 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+@lru_cache(maxsize=1 << 16)
 def upstream_key(version: str) -> Key:
-    """Sort key of :func:`compare_upstream`: ``a < b`` exactly when ``upstream_key(a) < upstream_key(b)``."""
+    """Sort key of :func:`compare_upstream`: ``a < b`` exactly when ``upstream_key(a) < upstream_key(b)``.
+    Cached: a scan compares the same few thousand versions and range bounds again and again."""
     text = _LEADING_V.sub("", version.strip().lower())
     tokens = _tokens(text)
     items: list[Item] = []
