@@ -69,14 +69,15 @@ def rebuild_plan(
 
     from cvewatch.matching.components import ComponentMapping
     from cvewatch.matching.rebuild import plan_rebuilds
-    from cvewatch.matching.runner import _load, component_candidate_cves, load_component_facts
+    from cvewatch.matching.runner import component_candidate_cves, load_component_facts
+    from cvewatch.matching.shards import load_records
     from cvewatch.store.inventory import T_RELEASE, load_release_packages
 
     with engine().connect() as conn:
         specs = load_release_packages(conn, release)
         dist = conn.execute(select(T_RELEASE.c.dist).where(T_RELEASE.c.name == release)).scalar()
         facts = load_component_facts(conn, release, specs, ComponentMapping.load())
-        vulns, cna = _load(conn, component_candidate_cves(conn, specs, facts))
+        vulns, cna = load_records(conn, component_candidate_cves(conn, specs, facts))
     items = plan_rebuilds(vulns, cna, specs, facts, dist=dist)
     if json_out:
         print_json({"release": release, "packages": [i.to_json() for i in items]})

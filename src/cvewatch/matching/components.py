@@ -27,7 +27,8 @@ import hashlib
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from functools import cmp_to_key
 from importlib import resources
 from pathlib import Path
@@ -273,6 +274,17 @@ def _cpe_hit(m: CpeMatch, version: str | None, names: str) -> _Hit:
     return _Hit(m.criteria, names, decision, detail, end, past)
 
 
+class ComponentMemo:
+    """A scan's component judgements, shared by every package with the same component: (CVE, component
+    kind, name, version) -> what the CVE's records say, and the toolchain sentence for each status."""
+
+    __slots__ = ("hits", "notes")
+
+    def __init__(self) -> None:
+        self.hits: dict[tuple[str, str, str, str | None], list[_Hit]] = {}
+        self.notes: dict[tuple[str, str, str, str | None, Status], str] = {}
+
+
 def _in(version: str, start: str | None, end: str | None) -> bool:
     lo = start is None or start.strip() in ("", "0", "*") or compare_upstream(version, start) >= 0
     hi = end is None or end.strip() == "*" or compare_upstream(version, end) < 0
@@ -450,9 +462,13 @@ def component_verdicts(
     triage: TriageRecord | None = None,
     toolchains: Mapping[str, Sequence[EVR]] | None = None,
     criteria_index: CriteriaIndex | None = None,
+    own_cves: AbstractSet[str] | None = None,
+    memo: ComponentMemo | None = None,
 ) -> list[Verdict]:
     """One verdict per component of ``spec`` that ``vuln`` names, and one for a protocol link. Components
-    should come from :func:`effective_components`."""
+    should come from :func:`effective_components`. ``own_cves`` (the spec's CVE ids) and ``memo`` (a
+    scan's cache of component judgements, shared by every package with the same component) save work
+    when one CVE is judged for many packages."""
     if vuln.rejected:
         return []
     toolchains = toolchains or {}
@@ -477,9 +493,28 @@ def component_verdicts(
             evidence=(*evidence, *assessment.evidence),
         )
 
+    unset: tuple[Status, EVR | None, list[Evidence]] | None = (Status.AFFECTED, None, [])
+    distro_found = unset
+
+    def distro() -> tuple[Status, EVR | None, list[Evidence]] | None:
+        nonlocal distro_found
+        if distro_found is unset:
+            distro_found = (
+                None
+                if triage is None and own_cves is not None and vuln.id not in own_cves
+                else distro_decision(vuln, spec, dist, scanned, installed, triage)
+            )
+        return distro_found
+
     for c in components:
         names = mapping.names_for(c)
-        hits = judge_component(vuln, cna, c, names, criteria_index)
+        key = (vuln.id, c.kind, c.name, c.version)
+        found = memo.hits.get(key) if memo is not None else None
+        if found is None:
+            found = judge_component(vuln, cna, c, names, criteria_index)
+            if memo is not None:
+                memo.hits[key] = found
+        hits = found
         if not hits:
             continue
         static = c.kind in _STATIC_KINDS or (names is not None and names.static)
@@ -501,10 +536,10 @@ def component_verdicts(
                 Decision.UNKNOWN: "version-unknown",
             }[h.decision]
             matched.append(Evidence(kind, h.detail))
-        distro = distro_decision(vuln, spec, dist, scanned, installed, triage)
+        decided = distro()
         fixed: EVR | None = None
-        if distro is not None:
-            status, fixed, first = distro
+        if decided is not None:
+            status, fixed, first = decided
             evidence = [*first, comp_ev]
         else:
             decisions = {h.decision for h in hits}
@@ -520,7 +555,12 @@ def component_verdicts(
             if c.version is None and c.kind in _MODULE_KINDS and status is Status.UNDER_INVESTIGATION:
                 evidence.append(Evidence("component", f"vendored {c.name} version unknown"))
         if static:
-            evidence.append(Evidence("toolchain", _toolchain_note(c, hits, status, toolchains)))
+            note = memo.notes.get((*key, status)) if memo is not None else None
+            if note is None:
+                note = _toolchain_note(c, hits, status, toolchains)
+                if memo is not None:
+                    memo.notes[(*key, status)] = note
+            evidence.append(Evidence("toolchain", note))
         out.append(verdict(status, fixed, evidence + matched))
 
     for criteria, proto in protocol_links(vuln, spec.name, mapping, criteria_index):
@@ -529,15 +569,15 @@ def component_verdicts(
             f"{criteria} names the protocol {proto.name}, which {spec.name} implements: "
             f"{proto.packages[spec.name]} (source: curated protocol list)",
         )
-        distro = distro_decision(vuln, spec, dist, scanned, installed, triage)
-        if distro is not None:
-            status, fixed, first = distro
+        decided = distro()
+        if decided is not None:
+            status, fixed, first = decided
             out.append(verdict(status, fixed, [*first, ev]))
         else:
-            note = Evidence(
+            triage_note = Evidence(
                 "version-unknown", f"a protocol-level flaw: whether {spec.name} is affected needs triage"
             )
-            out.append(verdict(Status.UNDER_INVESTIGATION, None, [ev, note]))
+            out.append(verdict(Status.UNDER_INVESTIGATION, None, [ev, triage_note]))
         break  # one protocol link per pair is enough
     return out
 
@@ -551,6 +591,8 @@ def merge(direct: Verdict | None, from_components: Sequence[Verdict]) -> Verdict
     """One verdict per (CVE, package): the worst status wins (affected > under_investigation > fixed >
     not_affected), its evidence first and every other verdict's evidence after it. A protocol link
     decides only when nothing more specific judged the pair; otherwise its evidence is appended."""
+    if not from_components:
+        return direct
     specific = ([direct] if direct is not None else []) + [
         v for v in from_components if not _is_protocol_only(v)
     ]
@@ -568,7 +610,19 @@ def merge(direct: Verdict | None, from_components: Sequence[Verdict]) -> Verdict
             if e not in seen:
                 seen.add(e)
                 evidence.append(e)
-    return replace(winner, evidence=tuple(evidence))
+    w = winner  # a direct call: dataclasses.replace costs more than the rest of a merge
+    return Verdict(
+        w.cve,
+        w.package,
+        w.release,
+        w.image,
+        w.version,
+        w.status,
+        w.fixed_in,
+        w.severity,
+        w.cvss,
+        tuple(evidence),
+    )
 
 
 # --- candidates -------------------------------------------------------------------------------------

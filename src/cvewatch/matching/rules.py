@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from cvewatch.errors import InputError
-from cvewatch.inventory.packages import SourcePackage
+from cvewatch.inventory.packages import SourcePackage, TriageFile
 from cvewatch.matching.cna import cve5_metrics, judge_cna
 from cvewatch.matching.mapping import PackageNames
 from cvewatch.matching.outcome import CriterionResult, Decision
@@ -69,9 +71,9 @@ class Relevance:
         return product in self.products or (vendor, product) in self.pairs
 
 
-@dataclass(frozen=True, slots=True)
-class Criterion:
-    """A vulnerable criterion of a CVE, where it sits, and the AND siblings it depends on."""
+class Criterion(NamedTuple):
+    """A vulnerable criterion of a CVE, where it sits, and the AND siblings it depends on (a named tuple:
+    a scan builds hundreds of thousands)."""
 
     ordinal: int  # position in the record
     match: CpeMatch
@@ -91,6 +93,8 @@ class CriteriaIndex:
         ordinal = 0
         self.by_pair: dict[tuple[str, str], list[Criterion]] = {}
         self.by_product: dict[str, list[Criterion]] = {}
+        products = wanted.products if wanted is not None else None
+        pairs = wanted.pairs if wanted is not None else frozenset()
         for conf in vuln.configurations:
             nodes = conf.nodes
             anded = (conf.operator or "OR") == "AND" and len(nodes) > 1
@@ -103,12 +107,19 @@ class CriteriaIndex:
                     if not m.vulnerable:
                         continue
                     criteria = m.criteria
-                    if wanted is not None and "\\" not in criteria:
-                        parts = criteria.split(":", 6)
-                        if len(parts) == 7 and not wanted.names(parts[3].lower(), parts[4].lower()):
+                    if "\\" in criteria:
+                        fields = _fields(criteria)
+                        if fields is None:
                             continue
-                    fields = _fields(criteria)
-                    if fields is None:
+                    else:  # the common case, as _fields would split it
+                        fields = tuple(criteria.lower().split(":"))
+                        if len(fields) != 13 or fields[0] != "cpe" or fields[1] != "2.3":
+                            continue
+                    if (
+                        products is not None
+                        and fields[4] not in products
+                        and (fields[3], fields[4]) not in pairs
+                    ):
                         continue
                     if conditions is None:  # the other nodes of an AND: "running on/with"
                         conditions = tuple(
@@ -252,10 +263,12 @@ def decide(
     cna: Cve5Record | None = None,
     aliases: set[str] | None = None,
     criteria_index: CriteriaIndex | None = None,
+    own_cves: AbstractSet[str] | None = None,
 ) -> Verdict | None:
     """The verdict for ``vuln`` and the package of ``spec`` (or its installed EVR in ``image``);
     None when nothing links the two. ``cna`` is the CVE's CVE JSON 5 record, used when NVD has no
-    configuration; ``aliases`` the names its entries may use for the package."""
+    configuration; ``aliases`` the names its entries may use for the package; ``own_cves`` (the spec's
+    :func:`distro_cves`, when the caller has them) saves looking for records the spec does not have."""
     scanned = installed or spec.evr
     matched: list[Evidence] = []  # what NVD (or the CNA) says: the criteria and how the version compares
     criteria = judge_configurations(vuln, names, scanned.version, criteria_index)
@@ -281,8 +294,12 @@ def decide(
             Decision.UNKNOWN: "version-unknown",
         }[c.decision]
         matched.append(Evidence(kind, c.detail))
-    nopatch = next((t for t in spec.triage if t.cve == vuln.id), None)
-    fix, fix_evidence = fixed_in(vuln.id, spec, dist)
+    nopatch: TriageFile | None = None
+    fix: EVR | None = None
+    fix_evidence: list[Evidence] = []
+    if own_cves is None or vuln.id in own_cves:
+        nopatch = next((t for t in spec.triage if t.cve == vuln.id), None)
+        fix, fix_evidence = fixed_in(vuln.id, spec, dist)
     if not criteria and nopatch is None and fix is None and triage is None:
         return None
     assessment = assess(tuple(metrics))

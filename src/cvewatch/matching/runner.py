@@ -19,16 +19,17 @@ from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, tup
 from cvewatch.inventory.components import KIND_TOOLCHAIN, TOOLCHAIN_PROVIDERS, Component
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.inventory.sbom import package_from_purl
-from cvewatch.matching.cna import package_aliases, vulnerability_from_cve5
+from cvewatch.matching.cna import package_aliases
 from cvewatch.matching.components import ComponentFacts, ComponentMapping, effective_components, search_terms
 from cvewatch.matching.mapping import PackageMapping
 from cvewatch.matching.rules import RULES_VERSION, distro_cves
 from cvewatch.matching.scan import group_by_source, scan
+from cvewatch.matching.shards import ScanScope, load_records, run_full
 from cvewatch.matching.verdict import Verdict
 from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import Vulnerability
 from cvewatch.store.components import load_components
-from cvewatch.store.cve5 import T_AFFECTED, T_CVE5, load_cve5
+from cvewatch.store.cve5 import T_AFFECTED, T_CVE5
 from cvewatch.store.inventory import (
     T_IMAGE,
     T_RELEASE,
@@ -38,10 +39,9 @@ from cvewatch.store.inventory import (
     load_release_packages,
     release_id,
 )
-from cvewatch.store.match_view import load_for_matching
 from cvewatch.store.models import ScanRunRow
 from cvewatch.store.triage import T_TRIAGE_RECORD, load_triage
-from cvewatch.store.verdicts import T_VERDICT, VerdictChanges, load_verdicts, replace_verdicts
+from cvewatch.store.verdicts import T_VERDICT, VerdictChanges, apply_diff, load_verdicts, replace_verdicts
 from cvewatch.store.vulnerabilities import T_CPE, T_VULN
 from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
@@ -193,19 +193,6 @@ def _last_scan(conn: Connection, rid: int, iid: int | None) -> _LastScan | None:
     return _LastScan(started, row.mapping_digest, row.rules_version)
 
 
-def _load(conn: Connection, ids: Iterable[str]) -> tuple[dict[str, Vulnerability], dict[str, Cve5Record]]:
-    """The NVD records of ``ids``, plus the CVE JSON 5 records of those NVD has no configuration for (a
-    stand-in record for a CVE NVD does not have at all)."""
-    ids = sorted(set(ids))
-    vulns = load_for_matching(conn, ids)
-    need = [i for i in ids if i not in vulns or not vulns[i].configurations]
-    cna = {r.cve_id: r for r in load_cve5(conn, need)} if need else {}
-    for cve, record in cna.items():
-        if cve not in vulns and (record.date_published or record.date_updated):
-            vulns[cve] = vulnerability_from_cve5(record)
-    return vulns, cna
-
-
 def _count_verdicts(conn: Connection, rid: int, iid: int | None) -> int:
     c = T_VERDICT.c
     stmt = select(func.count()).where(
@@ -247,11 +234,13 @@ def run_scan(
     full: bool = False,
     component_mapping: ComponentMapping | None = None,
     collect: bool = True,
+    workers: int | None = None,
 ) -> ScanResult:
     """Scan a release (or a node image, whose release is taken from the store) and store the verdicts.
     The packages' components (``inventory load-specs``/``load-sbom``) are matched too. With
-    ``collect=False`` an incremental scan does not read back the scope's untouched verdicts
-    (``ScanResult.verdicts`` then holds only the ones it evaluated)."""
+    ``collect=False`` the scan does not hand back the scope's verdicts (``ScanResult.verdicts`` then holds
+    only those an incremental scan evaluated, none for a full one); the store has them all. A full scan
+    runs in ``workers`` processes (default: :func:`cvewatch.matching.shards.default_workers`)."""
     mapping = mapping or _shipped_mapping()
     component_mapping = component_mapping or _shipped_component_mapping()
     digest = scan_digest(mapping, component_mapping)
@@ -299,10 +288,13 @@ def run_scan(
 
         if last is None:
             ids = candidate_cves(conn, scope, mapping, triage) | component_candidate_cves(conn, scope, facts)
-            vulns, cna = _load(conn, ids)
-            verdicts = _scan(vulns, cna, scope, mapping, release, dist, image, installed, triage, facts)
-            changes = replace_verdicts(conn, release, image, verdicts)
-            cves_n, pkgs_n = len(vulns), len(scope)
+            shard_scope = ScanScope(
+                release, dist, image, rid, iid, scope, mapping, installed, triage, facts, started, collect
+            )
+            outcome = run_full(engine, conn, shard_scope, ids, workers)
+            changes = apply_diff(conn, rid, iid, outcome.diff)
+            verdicts = outcome.verdicts
+            cves_n, pkgs_n = outcome.cves, len(scope)
         else:
             changed_cves = _changed_cves(conn, last.started)
             changed = _changed_packages(conn, rid, last.started) & {s.name for s in scope}
@@ -326,8 +318,8 @@ def run_scan(
                 if changed_specs
                 else set()
             )
-            vulns_p, cna_p = _load(conn, ids_p)
-            vulns_c, cna_c = _load(conn, changed_cves)
+            vulns_p, cna_p = load_records(conn, ids_p)
+            vulns_c, cna_c = load_records(conn, changed_cves)
             verdicts = _scan(
                 vulns_p, cna_p, changed_specs, mapping, release, dist, image, installed, triage, facts
             )
@@ -343,7 +335,7 @@ def run_scan(
                 only_packages=sorted(changed | gone),
             )
             cves_n, pkgs_n = len(vulns_c | vulns_p), len(changed_specs)
-        # a full scan has every verdict in hand; an incremental one merged into the stored ones
+        # a full scan has every verdict in hand (when collecting); an incremental one merged into the stored
         all_verdicts = verdicts if last is None or not collect else load_verdicts(conn, release, image)
         conn.execute(
             update(T_SCAN)
@@ -352,9 +344,7 @@ def run_scan(
                 finished=datetime.now(UTC),
                 cves_evaluated=cves_n,
                 packages_evaluated=pkgs_n,
-                verdicts=_count_verdicts(conn, rid, iid)
-                if not collect and last is not None
-                else len(all_verdicts),
+                verdicts=_count_verdicts(conn, rid, iid) if not collect else len(all_verdicts),
             )
         )
     return ScanResult(

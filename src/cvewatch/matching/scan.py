@@ -14,6 +14,7 @@ from cvewatch.matching.cna import CnaIndex, package_aliases
 from cvewatch.matching.components import (
     ComponentFacts,
     ComponentIndex,
+    ComponentMemo,
     component_verdicts,
     effective_components,
     merge,
@@ -125,6 +126,12 @@ def scan(
     cna = cna or {}
     cna_index = CnaIndex(cna.values())
     comp_index = ComponentIndex(vulns.values(), cna.values(), criteria) if components is not None else None
+    protocol_packages = {
+        p
+        for proto in (components.mapping.protocols if components is not None else ())
+        for p in proto.packages
+    }
+    memo = ComponentMemo()
     triaged: dict[str, set[str]] = defaultdict(set)
     for cve, package in triage:
         triaged[package].add(cve)
@@ -134,15 +141,16 @@ def scan(
             continue
         names = mapping.names_for(spec.name)
         aliases = package_aliases(spec, names, mapping.cna_products(spec.name))
-        linked = distro_cves(spec) | triaged[spec.name] | cna_index.candidates(aliases)
-        candidates = index.candidates(names) | (linked & vulns.keys())
+        own = distro_cves(spec)
+        linked = own | triaged[spec.name] | cna_index.candidates(aliases)
+        candidates = index.candidates(names) | {c for c in linked if c in vulns}
         comps = (
             effective_components(spec, components.components.get(spec.name, ()), components.mapping)
             if components is not None
             else []
         )
         if comp_index is not None and components is not None:
-            candidates |= comp_index.candidates(spec, comps, components.mapping) & vulns.keys()
+            candidates |= {c for c in comp_index.candidates(spec, comps, components.mapping) if c in vulns}
         for cve in sorted(candidates):
             v = vulns[cve]
             if v.rejected:
@@ -160,8 +168,9 @@ def scan(
                 cna=cna.get(cve),
                 aliases=aliases,
                 criteria_index=crit,
+                own_cves=own,
             )
-            if components is not None:
+            if components is not None and (comps or spec.name in protocol_packages):
                 extra = component_verdicts(
                     v,
                     spec,
@@ -175,6 +184,8 @@ def scan(
                     triage=triage.get((cve, spec.name)),
                     toolchains=components.toolchains,
                     criteria_index=crit,
+                    own_cves=own,
+                    memo=memo,
                 )
                 verdict = merge(verdict, extra)
             if verdict is not None:

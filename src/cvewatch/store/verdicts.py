@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,8 +50,106 @@ def verdict_digest(v: Verdict) -> str:
     return hashlib.blake2b(body, digest_size=8).hexdigest()
 
 
-def _stored(conn: Connection, stmt: Select[Any]) -> list[tuple[Any, ...]]:
+StoredDigests = dict[tuple[str, str], tuple[int, str | None]]  # (cve, package) -> (row id, digest)
+
+
+def _rows(conn: Connection, stmt: Select[Any]) -> list[tuple[Any, ...]]:
     return list(conn.execute(stmt).cursor.fetchall())
+
+
+def stored_digests(
+    conn: Connection,
+    rid: int,
+    iid: int | None,
+    *,
+    only_cves: Sequence[str] | None = None,
+    only_packages: Sequence[str] | None = None,
+    cve_from: str | None = None,
+    cve_below: str | None = None,
+) -> StoredDigests:
+    """The digests of the scope's stored verdicts: all of them, those of ``only_cves`` or
+    ``only_packages``, or those whose CVE id lies in [``cve_from``, ``cve_below``) (a shard of a scan)."""
+    c = T_VERDICT.c
+    where = _scope_filter(rid, iid)
+    wanted = select(c.id, c.cve_id, c.package, c.digest)
+    rows: list[tuple[Any, ...]] = []
+    if only_cves is None and only_packages is None:
+        if cve_from is not None:
+            where = where & (c.cve_id >= cve_from)
+        if cve_below is not None:
+            where = where & (c.cve_id < cve_below)
+        rows = _rows(conn, wanted.where(where))
+    else:
+        cves, packages = list(only_cves or ()), list(only_packages or ())
+        for start in range(0, len(cves), 500):
+            rows += _rows(conn, wanted.where(where & c.cve_id.in_(cves[start : start + 500])))
+        for start in range(0, len(packages), 500):
+            rows += _rows(conn, wanted.where(where & c.package.in_(packages[start : start + 500])))
+    return {(cve, package): (row_id, digest) for row_id, cve, package, digest in rows}
+
+
+@dataclass(slots=True)
+class VerdictDiff:
+    """What must change in the store to make a set of stored verdicts equal to new ones: rows to insert
+    (without their scope ids), rows to update (by id), row ids to delete."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    deletes: list[int] = field(default_factory=list)
+    unchanged: int = 0
+
+    def extend(self, other: VerdictDiff) -> None:
+        self.inserts += other.inserts
+        self.updates += other.updates
+        self.deletes += other.deletes
+        self.unchanged += other.unchanged
+
+
+def diff_verdicts(stored: StoredDigests, verdicts: Iterable[Verdict], now: datetime) -> VerdictDiff:
+    """Compare ``verdicts`` with the ``stored`` digests they replace (consumed: what is left is deleted)."""
+    diff = VerdictDiff()
+    for v in verdicts:
+        digest = verdict_digest(v)
+        old = stored.pop((v.cve, v.package), None)
+        if old is not None and old[1] == digest:
+            diff.unchanged += 1
+            continue
+        row = {
+            "version": v.version,
+            "status": v.status.value,
+            "fixed_in": v.fixed_in,
+            "severity": v.severity.value,
+            "cvss": v.to_json()["cvss"],
+            "evidence": [{"kind": e.kind, "detail": e.detail} for e in v.evidence],
+            "scanned_at": now,
+            "digest": digest,
+        }
+        if old is None:
+            row.update(cve_id=v.cve, package=v.package)
+            diff.inserts.append(row)
+        else:  # bind names may not be column names in an UPDATE
+            diff.updates.append({"row_id": old[0], **{f"new_{k}": value for k, value in row.items()}})
+    diff.deletes = sorted(row_id for row_id, _ in stored.values())
+    stored.clear()
+    return diff
+
+
+def apply_diff(conn: Connection, rid: int, iid: int | None, diff: VerdictDiff) -> VerdictChanges:
+    c = T_VERDICT.c
+    for start in range(0, len(diff.deletes), 500):
+        conn.execute(delete(T_VERDICT).where(c.id.in_(diff.deletes[start : start + 500])))
+    if diff.updates:
+        stmt = (
+            update(T_VERDICT)
+            .where(c.id == bindparam("row_id"))
+            .values({k[4:]: bindparam(k) for k in diff.updates[0] if k != "row_id"})
+        )
+        for start in range(0, len(diff.updates), 2000):
+            conn.execute(stmt, diff.updates[start : start + 2000])
+    for start in range(0, len(diff.inserts), 2000):
+        chunk = [{**row, "release_id": rid, "image_id": iid} for row in diff.inserts[start : start + 2000]]
+        conn.execute(insert(T_VERDICT), chunk)
+    return VerdictChanges(len(diff.inserts), len(diff.updates), len(diff.deletes), diff.unchanged)
 
 
 def replace_verdicts(
@@ -70,60 +168,8 @@ def replace_verdicts(
     ``scanned_at`` says when a scan last changed it), a different one is updated, a new one inserted and
     a stored one the scan no longer gives deleted."""
     rid, iid = _scope(conn, release, image)
-    where = _scope_filter(rid, iid)
-    c = T_VERDICT.c
-    wanted = select(c.id, c.cve_id, c.package, c.digest)
-    stored: dict[tuple[str, str], tuple[int, str | None]] = {}
-    if only_cves is None and only_packages is None:
-        rows = _stored(conn, wanted.where(where))
-    else:
-        rows = []
-        cves, packages = list(only_cves or ()), list(only_packages or ())
-        for start in range(0, len(cves), 500):
-            rows += _stored(conn, wanted.where(where & c.cve_id.in_(cves[start : start + 500])))
-        for start in range(0, len(packages), 500):
-            rows += _stored(conn, wanted.where(where & c.package.in_(packages[start : start + 500])))
-    for row_id, cve, package, digest in rows:
-        stored[(cve, package)] = (row_id, digest)
-    now = datetime.now(UTC)
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    unchanged = 0
-    for v in verdicts:
-        digest = verdict_digest(v)
-        old = stored.pop((v.cve, v.package), None)
-        if old is not None and old[1] == digest:
-            unchanged += 1
-            continue
-        row = {
-            "version": v.version,
-            "status": v.status.value,
-            "fixed_in": v.fixed_in,
-            "severity": v.severity.value,
-            "cvss": v.to_json()["cvss"],
-            "evidence": [{"kind": e.kind, "detail": e.detail} for e in v.evidence],
-            "scanned_at": now,
-            "digest": digest,
-        }
-        if old is None:
-            row.update(cve_id=v.cve, package=v.package, release_id=rid, image_id=iid)
-            inserts.append(row)
-        else:  # bind names may not be column names in an UPDATE
-            updates.append({"row_id": old[0], **{f"new_{k}": value for k, value in row.items()}})
-    gone = sorted(row_id for row_id, _ in stored.values())
-    for start in range(0, len(gone), 500):
-        conn.execute(delete(T_VERDICT).where(c.id.in_(gone[start : start + 500])))
-    if updates:
-        stmt = (
-            update(T_VERDICT)
-            .where(c.id == bindparam("row_id"))
-            .values({k[4:]: bindparam(k) for k in updates[0] if k != "row_id"})
-        )
-        for start in range(0, len(updates), 2000):
-            conn.execute(stmt, updates[start : start + 2000])
-    for start in range(0, len(inserts), 2000):
-        conn.execute(insert(T_VERDICT), inserts[start : start + 2000])
-    return VerdictChanges(len(inserts), len(updates), len(gone), unchanged)
+    stored = stored_digests(conn, rid, iid, only_cves=only_cves, only_packages=only_packages)
+    return apply_diff(conn, rid, iid, diff_verdicts(stored, verdicts, datetime.now(UTC)))
 
 
 def load_verdicts(conn: Connection, release: str, image: str | None = None) -> list[Verdict]:
