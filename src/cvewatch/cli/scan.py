@@ -25,13 +25,21 @@ def scan(
     full: Annotated[
         bool, typer.Option("--full", help="Evaluate everything, not only what changed since the last scan.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes for a full scan (default: $CVEWATCH_SCAN_WORKERS, else the CPUs, at most 4).",
+        ),
+    ] = None,
 ) -> None:
     """Decide, for every CVE that touches a package, affected / fixed / not_affected / under_investigation."""
     from cvewatch.matching.runner import run_scan
 
     if release is None and image is None:
         fail("give --release NAME or --image NAME", 2)
-    result = run_scan(engine(), release=release, image=image, full=full)
+    result = run_scan(engine(), release=release, image=image, full=full, workers=workers)
     verdicts = [v for v in result.verdicts if not status or v.status.value in status]
     if json_out:
         print_json([v.to_json() for v in verdicts])
@@ -52,7 +60,9 @@ def scan(
     print_summary(
         result.verdicts,
         f"{result.image or result.release}: {result.mode} scan of {result.packages} packages "
-        f"({result.packages_evaluated} packages and {result.cves_evaluated} CVEs evaluated)",
+        f"({result.packages_evaluated} packages and {result.cves_evaluated} CVEs evaluated; stored verdicts: "
+        f"{result.changes.added} new, {result.changes.changed} changed, {result.changes.removed} removed, "
+        f"{result.changes.unchanged} unchanged)",
     )
     if result.unmapped_binaries:
         shown = ", ".join(result.unmapped_binaries[:15]) + (

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from cvewatch.errors import ConfigError
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import vulnerability_from_cve5
 from cvewatch.matching.components import ComponentFacts
@@ -48,7 +49,7 @@ def default_workers() -> int:
         try:
             return max(1, int(value))
         except ValueError:
-            pass
+            raise ConfigError(f"${WORKERS_ENV}: not a number of processes: {value!r}") from None
     return max(1, min(os.cpu_count() or 1, 4))
 
 
@@ -118,7 +119,7 @@ def scan_shard(
 def split(ids: Sequence[str], shards: int) -> list[tuple[list[str], str | None, str | None]]:
     """Sorted ``ids`` in ``shards`` contiguous parts, each with the id range it covers; together the
     ranges cover every id (the first is open below, the last open above)."""
-    ordered = sorted(ids)
+    ordered = sorted(set(ids))
     shards = max(1, min(shards, len(ordered)))
     size = -(-len(ordered) // shards) if ordered else 0
     parts = [ordered[i : i + size] for i in range(0, len(ordered), size)] if ordered else [[]]

@@ -168,29 +168,33 @@ def _sync_steps(settings: Settings) -> list[tuple[str, Callable[[Engine], str]]]
 
 
 def _scan_steps(settings: Settings) -> list[tuple[str, Callable[[Engine], str]]]:
-    from cvewatch.matching.runner import run_scan
+    from cvewatch.matching.runner import ScanResult, run_scan
 
-    def summary(verdicts: list[object], packages: int) -> str:
+    def summary(result: ScanResult) -> str:
         counts: dict[str, int] = {}
-        for v in verdicts:
-            status = getattr(getattr(v, "status", None), "value", "?")
-            counts[status] = counts.get(status, 0) + 1
+        for v in result.verdicts:
+            counts[v.status.value] = counts.get(v.status.value, 0) + 1
         parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        return f"{packages} packages, {len(verdicts)} verdicts" + (f" ({parts})" if parts else "")
+        c = result.changes
+        return (
+            f"{result.packages} packages, {len(result.verdicts)} verdicts"
+            + (f" ({parts})" if parts else "")
+            + f"; {c.added} new, {c.changed} changed, {c.removed} removed"
+        )
 
     steps: list[tuple[str, Callable[[Engine], str]]] = []
     for release in settings.releases:
 
         def scan_release(engine: Engine, release: str = release) -> str:
             result = run_scan(engine, release=release)
-            return summary(list(result.verdicts), result.packages)
+            return summary(result)
 
         steps.append((f"scan release {release}", scan_release))
     for image in settings.images:
 
         def scan_image(engine: Engine, image: str = image) -> str:
             result = run_scan(engine, image=image)
-            return summary(list(result.verdicts), result.packages)
+            return summary(result)
 
         steps.append((f"scan image {image}", scan_image))
     return steps
