@@ -19,12 +19,14 @@ epss = true                    # true = FIRST's daily file; a URL or a file; fal
 [scan]
 releases = ["azl3"]
 images = ["AKSAzureLinuxV3-gen2-202608.20.0"]
+workers = 2                    # processes for a full scan (default: the CPUs, at most 4)
 ```
 
 Environment variables override the file: ``CVEWATCH_SCHEDULE``, ``CVEWATCH_TIMEZONE``, ``CVEWATCH_NVD``,
 ``CVEWATCH_NVD_PATHS`` (separated by ``:``), ``CVEWATCH_CVE5``, ``CVEWATCH_CVE5_DELTA``, ``CVEWATCH_KEV``,
 ``CVEWATCH_EPSS`` (``on``/``off`` or a location), ``CVEWATCH_RELEASES`` and ``CVEWATCH_IMAGES`` (separated by
-commas). Every bad value is a :class:`~cvewatch.errors.ConfigError` naming the setting and where it came from.
+commas), ``CVEWATCH_SCAN_WORKERS``. Every bad value is a :class:`~cvewatch.errors.ConfigError` naming the
+setting and where it came from.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ _SECTIONS = {
     "store": {"url"},
     "schedule": {"cron", "timezone"},
     "sources": {"nvd", "nvd_paths", "cve5", "cve5_delta", "kev", "epss"},
-    "scan": {"releases", "images"},
+    "scan": {"releases", "images", "workers"},
 }
 
 
@@ -90,6 +92,7 @@ class Settings:
     sources: SourceSettings = field(default_factory=SourceSettings)
     releases: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
+    workers: int | None = None  # processes for a full scan; None: the CPUs, at most 4
     origin: str = "defaults"  # where the settings came from, for messages
 
     @property
@@ -123,6 +126,16 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ConfigError(f"{where}: expected a list of names, got {value!r}")
     return tuple(v.strip() for v in value)
+
+
+def _workers(value: Any, where: str) -> int:
+    try:
+        n = int(str(value).strip()) if not isinstance(value, bool) else 0
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ConfigError(f"{where}: expected a number of processes (1 or more), got {value!r}")
+    return n
 
 
 def _location(value: Any, where: str, default: str | None) -> str | None:
@@ -207,6 +220,8 @@ def settings_from(doc: Mapping[str, Any], env: Mapping[str, str], origin: str = 
     releases = _names(rel_value, where)
     img_value, where = pick("CVEWATCH_IMAGES", scan, "images", [])
     images = _names(img_value, where)
+    workers_value, where = pick("CVEWATCH_SCAN_WORKERS", scan, "workers", None)
+    workers = None if workers_value is None else _workers(workers_value, where)
 
     return Settings(
         cron=cron,
@@ -215,6 +230,7 @@ def settings_from(doc: Mapping[str, Any], env: Mapping[str, str], origin: str = 
         sources=SourceSettings(nvd, nvd_paths, cve5, cve5_delta, kev, epss),
         releases=releases,
         images=images,
+        workers=workers,
         origin=origin,
     )
 

@@ -87,6 +87,7 @@ def test_settings_defaults_file_and_environment(tmp_path: Path) -> None:
             [scan]
             releases = ["azl3"]
             images = ["AKSAzureLinuxV3-gen2-202608.20.0"]
+            workers = 3
             """
         ),
         encoding="utf-8",
@@ -97,11 +98,13 @@ def test_settings_defaults_file_and_environment(tmp_path: Path) -> None:
     assert s.sources == SourceSettings("files", ("/srv/nvd",), None, None, KEV_URL, "/srv/epss.csv.gz")
     assert s.sources.enabled == ("nvd-files", "kev", "epss")
     assert (s.releases, s.images) == (("azl3",), ("AKSAzureLinuxV3-gen2-202608.20.0",))
+    assert s.workers == 3
     # the environment overrides the file
     s = load_settings(
         config, env={"CVEWATCH_SCHEDULE": "0 3 * * *", "CVEWATCH_KEV": "off", "CVEWATCH_RELEASES": "a, b"}
     )
     assert (s.cron, s.sources.kev, s.releases) == ("0 3 * * *", None, ("a", "b"))
+    assert load_settings(config, env={"CVEWATCH_SCAN_WORKERS": "1"}).workers == 1
 
 
 @pytest.mark.parametrize(
@@ -116,6 +119,12 @@ def test_settings_defaults_file_and_environment(tmp_path: Path) -> None:
         ({"sources": {"kev": 3}}, {}, "expected true, false or a URL or path"),
         ({"scan": {"releases": "azl3", "image": ["x"]}}, {}, "unknown setting scan.image"),
         ({"scans": {}}, {}, "unknown section [scans]"),
+        (
+            {"scan": {"workers": 0}},
+            {},
+            "cvewatch.toml: workers: expected a number of processes (1 or more), got 0",
+        ),
+        ({}, {"CVEWATCH_SCAN_WORKERS": "all"}, "$CVEWATCH_SCAN_WORKERS: expected a number of processes"),
     ],
 )
 def test_bad_settings_name_the_setting(doc: dict[str, Any], env: dict[str, str], message: str) -> None:

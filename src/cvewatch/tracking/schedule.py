@@ -186,14 +186,14 @@ def _scan_steps(settings: Settings) -> list[tuple[str, Callable[[Engine], str]]]
     for release in settings.releases:
 
         def scan_release(engine: Engine, release: str = release) -> str:
-            result = run_scan(engine, release=release)
+            result = run_scan(engine, release=release, workers=settings.workers)
             return summary(result)
 
         steps.append((f"scan release {release}", scan_release))
     for image in settings.images:
 
         def scan_image(engine: Engine, image: str = image) -> str:
-            result = run_scan(engine, image=image)
+            result = run_scan(engine, image=image, workers=settings.workers)
             return summary(result)
 
         steps.append((f"scan image {image}", scan_image))
