@@ -48,6 +48,7 @@ __all__ = [
     "Settings",
     "SourceSettings",
     "load_settings",
+    "parse_workers",
     "settings_from",
     "validate_cron",
 ]
@@ -128,7 +129,8 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
-def _workers(value: Any, where: str) -> int:
+def parse_workers(value: Any, where: str) -> int:
+    """A number of processes (1 or more), else :class:`ConfigError` naming ``where``."""
     try:
         n = int(str(value).strip()) if not isinstance(value, bool) else 0
     except ValueError:
@@ -221,7 +223,7 @@ def settings_from(doc: Mapping[str, Any], env: Mapping[str, str], origin: str = 
     img_value, where = pick("CVEWATCH_IMAGES", scan, "images", [])
     images = _names(img_value, where)
     workers_value, where = pick("CVEWATCH_SCAN_WORKERS", scan, "workers", None)
-    workers = None if workers_value is None else _workers(workers_value, where)
+    workers = None if workers_value is None else parse_workers(workers_value, where)
 
     return Settings(
         cron=cron,

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from cvewatch.errors import ConfigError
+from cvewatch.config import parse_workers
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import vulnerability_from_cve5
 from cvewatch.matching.components import ComponentFacts
@@ -46,10 +46,7 @@ def default_workers() -> int:
     """``$CVEWATCH_SCAN_WORKERS``, else the number of CPUs (at most 4)."""
     value = os.environ.get(WORKERS_ENV, "").strip()
     if value:
-        try:
-            return max(1, int(value))
-        except ValueError:
-            raise ConfigError(f"${WORKERS_ENV}: not a number of processes: {value!r}") from None
+        return parse_workers(value, f"${WORKERS_ENV}")
     return max(1, min(os.cpu_count() or 1, 4))
 
 
