@@ -289,10 +289,10 @@ def run_scan(
         if last is None:
             ids = candidate_cves(conn, scope, mapping, triage) | component_candidate_cves(conn, scope, facts)
             shard_scope = ScanScope(
-                release, dist, image, rid, iid, scope, mapping, installed, triage, facts, started, collect
+                release, dist, image, rid, iid, scope, mapping, installed, triage, facts, collect
             )
             outcome = run_full(engine, conn, shard_scope, ids, workers)
-            changes = apply_diff(conn, rid, iid, outcome.diff)
+            changes = apply_diff(conn, rid, iid, outcome.diff, started)
             verdicts = outcome.verdicts
             cves_n, pkgs_n = outcome.cves, len(scope)
         else:

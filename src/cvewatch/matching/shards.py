@@ -18,11 +18,11 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
 from cvewatch.config import parse_workers
+from cvewatch.gcpause import gc_paused
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import vulnerability_from_cve5
 from cvewatch.matching.components import ComponentFacts
@@ -79,7 +79,6 @@ class ScanScope:
     installed: Mapping[str, EVR] | None
     triage: Mapping[tuple[str, str], TriageRecord]
     facts: ComponentFacts
-    now: datetime
     collect: bool  # return every verdict (else only the differences)
 
 
@@ -95,21 +94,24 @@ def scan_shard(
 ) -> ShardOutcome:
     """Scan the CVEs ``ids`` (all of the range [cve_from, cve_below) that are candidates) and diff the
     verdicts against the stored ones of that range."""
-    vulns, cna = load_records(conn, ids)
-    verdicts = scan(
-        vulns,
-        scope.specs,
-        scope.mapping,
-        release=scope.release,
-        dist=scope.dist,
-        image=scope.image,
-        installed=scope.installed,
-        triage=scope.triage,
-        cna=cna,
-        components=scope.facts,
-    )
-    stored = stored_digests(conn, scope.release_id, scope.image_id, cve_from=cve_from, cve_below=cve_below)
-    diff = diff_verdicts(stored, verdicts, scope.now)
+    with gc_paused():  # records, criteria, verdicts: hundreds of thousands of objects, no cycles
+        vulns, cna = load_records(conn, ids)
+        verdicts = scan(
+            vulns,
+            scope.specs,
+            scope.mapping,
+            release=scope.release,
+            dist=scope.dist,
+            image=scope.image,
+            installed=scope.installed,
+            triage=scope.triage,
+            cna=cna,
+            components=scope.facts,
+        )
+        stored = stored_digests(
+            conn, scope.release_id, scope.image_id, cve_from=cve_from, cve_below=cve_below
+        )
+        diff = diff_verdicts(stored, verdicts)
     return ShardOutcome(diff, verdicts if scope.collect else [], len(vulns))
 
 

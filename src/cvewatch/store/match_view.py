@@ -28,7 +28,6 @@ object machinery:
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, bindparam, text
 
+from cvewatch.gcpause import gc_paused
 from cvewatch.sources.records import ConfigNode, Configuration, CpeMatch, CvssMetric, Vulnerability
 from cvewatch.store.vulnerabilities import T_CONF, T_CPE, T_METRIC, T_NODE, T_VULN
 
@@ -174,14 +174,9 @@ def load_for_matching(conn: Connection, ids: Iterable[str]) -> dict[str, Vulnera
     out: dict[str, Vulnerability] = {}
     if not wanted:
         return out
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         for start in range(0, len(wanted), CHUNK):
             _load_chunk(conn, wanted[start : start + CHUNK], out)
-    finally:
-        if collecting:
-            gc.enable()
     return out
 
 

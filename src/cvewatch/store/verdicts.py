@@ -90,11 +90,12 @@ def stored_digests(
 
 @dataclass(slots=True)
 class VerdictDiff:
-    """What must change in the store to make a set of stored verdicts equal to new ones: rows to insert
-    (without their scope ids), rows to update (by id), row ids to delete."""
+    """What must change in the store to make a set of stored verdicts equal to new ones: verdicts to
+    insert and to update (by row id), each with its digest, and row ids to delete. It holds the verdicts
+    themselves, so that a worker sending both its diff and its verdicts sends each verdict once."""
 
-    inserts: list[dict[str, Any]] = field(default_factory=list)
-    updates: list[dict[str, Any]] = field(default_factory=list)
+    inserts: list[tuple[Verdict, str]] = field(default_factory=list)
+    updates: list[tuple[int, Verdict, str]] = field(default_factory=list)
     deletes: list[int] = field(default_factory=list)
     unchanged: int = 0
 
@@ -105,50 +106,69 @@ class VerdictDiff:
         self.unchanged += other.unchanged
 
 
-def diff_verdicts(stored: StoredDigests, verdicts: Iterable[Verdict], now: datetime) -> VerdictDiff:
+def diff_verdicts(stored: StoredDigests, verdicts: Iterable[Verdict]) -> VerdictDiff:
     """Compare ``verdicts`` with the ``stored`` digests they replace (consumed: what is left is deleted)."""
     diff = VerdictDiff()
     for v in verdicts:
         digest = verdict_digest(v)
         old = stored.pop((v.cve, v.package), None)
-        if old is not None and old[1] == digest:
-            diff.unchanged += 1
-            continue
-        row = {
-            "version": v.version,
-            "status": v.status.value,
-            "fixed_in": v.fixed_in,
-            "severity": v.severity.value,
-            "cvss": v.to_json()["cvss"],
-            "evidence": [{"kind": e.kind, "detail": e.detail} for e in v.evidence],
-            "scanned_at": now,
-            "digest": digest,
-        }
         if old is None:
-            row.update(cve_id=v.cve, package=v.package)
-            diff.inserts.append(row)
-        else:  # bind names may not be column names in an UPDATE
-            diff.updates.append({"row_id": old[0], **{f"new_{k}": value for k, value in row.items()}})
+            diff.inserts.append((v, digest))
+        elif old[1] != digest:
+            diff.updates.append((old[0], v, digest))
+        else:
+            diff.unchanged += 1
     diff.deletes = sorted(row_id for row_id, _ in stored.values())
     stored.clear()
     return diff
 
 
-def apply_diff(conn: Connection, rid: int, iid: int | None, diff: VerdictDiff) -> VerdictChanges:
+def _content(v: Verdict, digest: str, now: datetime) -> dict[str, Any]:
+    return {
+        "version": v.version,
+        "status": v.status.value,
+        "fixed_in": v.fixed_in,
+        "severity": v.severity.value,
+        "cvss": v.to_json()["cvss"],
+        "evidence": [{"kind": e.kind, "detail": e.detail} for e in v.evidence],
+        "scanned_at": now,
+        "digest": digest,
+    }
+
+
+def apply_diff(
+    conn: Connection, rid: int, iid: int | None, diff: VerdictDiff, now: datetime | None = None
+) -> VerdictChanges:
+    """Write ``diff`` into the scope (``now``: the ``scanned_at`` of the rows it writes)."""
+    now = now or datetime.now(UTC)
     c = T_VERDICT.c
     for start in range(0, len(diff.deletes), 500):
         conn.execute(delete(T_VERDICT).where(c.id.in_(diff.deletes[start : start + 500])))
-    if diff.updates:
-        stmt = (
-            update(T_VERDICT)
-            .where(c.id == bindparam("row_id"))
-            .values({k[4:]: bindparam(k) for k in diff.updates[0] if k != "row_id"})
-        )
-        for start in range(0, len(diff.updates), 2000):
-            conn.execute(stmt, diff.updates[start : start + 2000])
+    # bind names may not be column names in an UPDATE: new_<column>
+    columns = list(_content(*diff.updates[0][1:], now)) if diff.updates else []
+    stmt = (
+        update(T_VERDICT)
+        .where(c.id == bindparam("row_id"))
+        .values({k: bindparam(f"new_{k}") for k in columns})
+    )
+    for start in range(0, len(diff.updates), 2000):
+        rows = [
+            {"row_id": row_id, **{f"new_{k}": value for k, value in _content(v, digest, now).items()}}
+            for row_id, v, digest in diff.updates[start : start + 2000]
+        ]
+        conn.execute(stmt, rows)
     for start in range(0, len(diff.inserts), 2000):
-        chunk = [{**row, "release_id": rid, "image_id": iid} for row in diff.inserts[start : start + 2000]]
-        conn.execute(insert(T_VERDICT), chunk)
+        rows = [
+            {
+                "cve_id": v.cve,
+                "package": v.package,
+                "release_id": rid,
+                "image_id": iid,
+                **_content(v, digest, now),
+            }
+            for v, digest in diff.inserts[start : start + 2000]
+        ]
+        conn.execute(insert(T_VERDICT), rows)
     return VerdictChanges(len(diff.inserts), len(diff.updates), len(diff.deletes), diff.unchanged)
 
 
@@ -169,7 +189,7 @@ def replace_verdicts(
     a stored one the scan no longer gives deleted."""
     rid, iid = _scope(conn, release, image)
     stored = stored_digests(conn, rid, iid, only_cves=only_cves, only_packages=only_packages)
-    return apply_diff(conn, rid, iid, diff_verdicts(stored, verdicts, datetime.now(UTC)))
+    return apply_diff(conn, rid, iid, diff_verdicts(stored, verdicts))
 
 
 def load_verdicts(conn: Connection, release: str, image: str | None = None) -> list[Verdict]:
