@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, update
 
 from cvewatch.inventory.components import KIND_TOOLCHAIN, TOOLCHAIN_PROVIDERS, Component
 from cvewatch.inventory.packages import SourcePackage
@@ -42,7 +42,7 @@ from cvewatch.store.inventory import (
 from cvewatch.store.models import ScanRunRow
 from cvewatch.store.triage import T_TRIAGE_RECORD, load_triage
 from cvewatch.store.verdicts import T_VERDICT, VerdictChanges, apply_diff, load_verdicts, replace_verdicts
-from cvewatch.store.vulnerabilities import T_CPE, T_VULN
+from cvewatch.store.vulnerabilities import T_VULN, cves_naming
 from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
 
@@ -96,15 +96,7 @@ def candidate_cves(
             )
         )
         wanted.update(conn.execute(stmt.distinct()).scalars())
-    conds = []
-    pair_list, product_list = sorted(pairs), sorted(products)
-    for i in range(0, len(pair_list), 400):
-        conds.append(tuple_(T_CPE.c.vendor, T_CPE.c.product).in_(pair_list[i : i + 400]))
-    for i in range(0, len(product_list), 400):
-        conds.append(T_CPE.c.product.in_(product_list[i : i + 400]))
-    if conds:
-        stmt = select(T_CPE.c.cve_id).where(T_CPE.c.vulnerable.is_(True), or_(*conds)).distinct()
-        wanted.update(conn.execute(stmt).scalars())
+    wanted |= cves_naming(conn, pairs, products)
     return wanted
 
 
@@ -118,13 +110,7 @@ def component_candidate_cves(
     for s in specs:
         comps += effective_components(s, facts.components.get(s.name, ()), facts.mapping)
     cpe, cna, modules = search_terms(comps, facts.mapping, [s.name for s in specs])
-    wanted: set[str] = set()
-    pair_list = sorted(cpe)
-    for i in range(0, len(pair_list), 400):
-        stmt = select(T_CPE.c.cve_id).where(
-            T_CPE.c.vulnerable.is_(True), tuple_(T_CPE.c.vendor, T_CPE.c.product).in_(pair_list[i : i + 400])
-        )
-        wanted.update(conn.execute(stmt.distinct()).scalars())
+    wanted = cves_naming(conn, cpe)
     a = T_AFFECTED.c
     vendor = func.lower(func.replace(a.vendor, " ", "_"))
     product = func.lower(func.replace(a.product, " ", "_"))

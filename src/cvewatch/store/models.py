@@ -119,7 +119,8 @@ class CpeMatchRow(Base):
     """One cpeMatch criterion; ``vendor``/``product`` are split out of ``criteria`` for candidate lookup."""
 
     __tablename__ = "cpe_matches"
-    __table_args__ = (Index("ix_cpe_matches_vendor_product", "vendor", "product"),)
+    # product first: curated packages are looked up by (vendor, product), the others by product alone
+    __table_args__ = (Index("ix_cpe_matches_product_vendor", "product", "vendor"),)
 
     cve_id: Mapped[str] = mapped_column(
         ForeignKey("vulnerabilities.id", ondelete="CASCADE"), primary_key=True

@@ -435,6 +435,26 @@ def upsert_all(conn: Connection, records: Iterable[Vulnerability], batch_size: i
     return total
 
 
+def cves_naming(
+    conn: Connection, pairs: Iterable[tuple[str, str]] = (), products: Iterable[str] = ()
+) -> set[str]:
+    """Ids of the CVEs with a vulnerable criterion naming one of the (vendor, product) ``pairs``, or one of
+    the ``products`` under any vendor. One indexed lookup per product (the index leads with the product);
+    the vendors of ``pairs`` are checked here."""
+    pair_set, product_set = set(pairs), set(products)
+    wanted = sorted(product_set | {p for _, p in pair_set})
+    c = T_CPE.c
+    out: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        stmt = select(c.cve_id, c.vendor, c.product).where(
+            c.product.in_(wanted[start : start + 500]), c.vulnerable.is_(True)
+        )
+        for cve, vendor, product in conn.execute(stmt).cursor.fetchall():
+            if product in product_set or (vendor, product) in pair_set:
+                out.add(cve)
+    return out
+
+
 def seen_cpe_names(conn: Connection) -> dict[str, dict[str, int]]:
     """product -> vendor -> number of CVEs with a vulnerable criterion naming vendor:product."""
     stmt = (
