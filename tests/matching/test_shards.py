@@ -3,22 +3,24 @@ PostgreSQL, and its id ranges cover every stored verdict."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from cvewatch.errors import ConfigError
+from cvewatch.errors import ConfigError, StoreError
 from cvewatch.inventory.imagelist import parse_image_list
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.inventory.tree import load_spec_tree
 from cvewatch.matching import shards
-from cvewatch.matching.runner import run_scan
+from cvewatch.matching.runner import T_SCAN, run_scan
 from cvewatch.matching.verdict import Evidence, Severity, Status, Verdict
 from cvewatch.sources.nvd_files import NvdFileSource
 from cvewatch.sources.records import Vulnerability
 from cvewatch.store.inventory import replace_image, replace_release_packages
-from cvewatch.store.verdicts import T_VERDICT, replace_verdicts
+from cvewatch.store.verdicts import T_VERDICT, load_verdicts, replace_verdicts
 from cvewatch.store.vulnerabilities import upsert_all
 
 from ..conftest import IMAGES, NVD, SPECS
@@ -105,3 +107,26 @@ def test_default_workers_reads_the_environment(monkeypatch: pytest.MonkeyPatch) 
             shards.default_workers()
     monkeypatch.delenv(shards.WORKERS_ENV)
     assert 1 <= shards.default_workers() <= 4
+
+
+def _die(n: int) -> None:
+    os._exit(9)  # a worker killed, e.g. by the kernel's out-of-memory killer
+
+
+def test_a_dead_worker_fails_the_scan_and_stores_nothing(
+    engine: Engine, tree: list[SourcePackage], records: list[Vulnerability], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with engine.begin() as conn:
+        upsert_all(conn, records)
+        replace_release_packages(conn, "azl3", tree, dist=".azl3")
+    before = run_scan(engine, release="azl3", full=True, workers=1)
+    monkeypatch.setattr(shards, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(shards, "_child_run", _die)
+    with engine.begin() as conn:  # something for the failed scan to (not) replace
+        replace_verdicts(conn, "azl3", None, before.verdicts[:10])
+    with pytest.raises(StoreError, match=r"a scan worker process died .*nothing was stored.*--workers"):
+        run_scan(engine, release="azl3", full=True, workers=2)
+    with engine.connect() as conn:
+        assert load_verdicts(conn, "azl3") == before.verdicts[:10]
+        runs = conn.execute(select(T_SCAN.c.finished)).scalars().all()
+    assert len(runs) == 1  # the failed scan left no run record

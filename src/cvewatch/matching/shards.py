@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 
 from cvewatch.config import parse_workers
+from cvewatch.errors import StoreError
 from cvewatch.gcpause import gc_paused
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import vulnerability_from_cve5
@@ -132,6 +135,7 @@ def split(ids: Sequence[str], shards: int) -> list[tuple[list[str], str | None, 
 
 # what a forked worker inherits: set by the parent just before it starts the pool
 _WORK: tuple[Engine, ScanScope, list[tuple[list[str], str | None, str | None]]] | None = None
+_WORK_LOCK = threading.Lock()
 
 
 def _child_init() -> None:
@@ -161,14 +165,22 @@ def run_full(
     if workers == 1 or len(ordered) < PARALLEL_MIN or _in_memory(engine) or os.name != "posix":
         return scan_shard(conn, scope, ordered, None, None)
     parts = split(ordered, workers)
-    _WORK = (engine, scope, parts)
-    try:
-        with ProcessPoolExecutor(
-            max_workers=len(parts), mp_context=multiprocessing.get_context("fork"), initializer=_child_init
-        ) as pool:
-            outcomes = list(pool.map(_child_run, range(len(parts))))
-    finally:
-        _WORK = None
+    with _WORK_LOCK:  # one parallel scan at a time per process: the workers read _WORK when forked
+        _WORK = (engine, scope, parts)
+        try:
+            with ProcessPoolExecutor(
+                max_workers=len(parts),
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_child_init,
+            ) as pool:
+                outcomes = list(pool.map(_child_run, range(len(parts))))
+        except BrokenProcessPool as err:
+            raise StoreError(
+                f"a scan worker process died ({err}); nothing was stored. If the machine ran out of memory, "
+                f"scan with fewer workers (--workers, ${WORKERS_ENV})"
+            ) from err
+        finally:
+            _WORK = None
     total = ShardOutcome()
     for o in outcomes:
         total.diff.extend(o.diff)
