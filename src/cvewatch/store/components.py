@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Select, Table, delete, insert, select, update
 
 from cvewatch.errors import NotFoundError
 from cvewatch.inventory.components import BUILD_ORIGINS, SPEC_ORIGINS, Component, spec_components
@@ -62,15 +62,20 @@ def insert_spec_facts(conn: Connection, source_package_id: int, pkg: SourcePacka
 
 
 def load_spec_facts(
-    conn: Connection, source_package_ids: Sequence[int]
+    conn: Connection, source_package_ids: Sequence[int] | Select[tuple[int]]
 ) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """source package id -> (build_requires, provides), in spec order."""
+    """source package id -> (build_requires, provides), in spec order; the ids as a list or a query."""
     br: dict[int, list[str]] = defaultdict(list)
     prov: dict[int, list[str]] = defaultdict(list)
     c = T_COMP.c
     stmt = (
         select(c.source_package_id, c.kind, c.detail)
-        .where(c.source_package_id.in_(list(source_package_ids)), c.origin == ORIGIN_SPEC)
+        .where(
+            c.source_package_id.in_(
+                source_package_ids if isinstance(source_package_ids, Select) else list(source_package_ids)
+            ),
+            c.origin == ORIGIN_SPEC,
+        )
         .order_by(c.id)
     )
     for sid, kind, detail in conn.execute(stmt):

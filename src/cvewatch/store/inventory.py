@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, cast, delete, func, insert, select
+from sqlalchemy import Connection, String, Table, cast, delete, func, insert, select, true
 
 from cvewatch.errors import NotFoundError
 from cvewatch.inventory.packages import (
@@ -166,30 +166,28 @@ def load_release_packages(
     rows = conn.execute(stmt).all()
     if not rows:
         return []
-    sids = [r.id for r in rows]
+    # every table read once, for the packages the statement above selects (no id lists to bind)
+    sids = select(T_SRC.c.id).where(stmt.whereclause if stmt.whereclause is not None else true())
     bins: dict[int, list[str]] = defaultdict(list)
     patches: dict[int, list[PatchFile]] = defaultdict(list)
     triage: dict[int, list[TriageFile]] = defaultdict(list)
     chlog: dict[int, list[ChangelogEntry]] = defaultdict(list)
-    facts: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    for start in range(0, len(sids), 500):
-        chunk = sids[start : start + 500]
-        facts.update(load_spec_facts(conn, chunk))
-        for b in conn.execute(select(T_BIN).where(T_BIN.c.source_package_id.in_(chunk)).order_by(T_BIN.c.id)):
-            bins[b.source_package_id].append(b.name)
-        for x in conn.execute(
-            select(T_PATCH).where(T_PATCH.c.source_package_id.in_(chunk)).order_by(T_PATCH.c.id)
-        ):
-            patches[x.source_package_id].append(PatchFile(x.filename, x.number, tuple(x.cves), x.present))
-        for t in conn.execute(
-            select(T_TRIAGE).where(T_TRIAGE.c.source_package_id.in_(chunk)).order_by(T_TRIAGE.c.cve)
-        ):
-            triage[t.source_package_id].append(TriageFile(t.cve, t.justification))
-        chlog_stmt = select(T_CHLOG).where(T_CHLOG.c.source_package_id.in_(chunk)).order_by(T_CHLOG.c.ordinal)
-        if cve_changelog_only:
-            chlog_stmt = chlog_stmt.where(cast(T_CHLOG.c.cves, String) != "[]")
-        for c in conn.execute(chlog_stmt):
-            chlog[c.source_package_id].append(ChangelogEntry(c.date, c.author, c.evr, c.text, tuple(c.cves)))
+    facts = load_spec_facts(conn, sids)
+    for b in conn.execute(select(T_BIN).where(T_BIN.c.source_package_id.in_(sids)).order_by(T_BIN.c.id)):
+        bins[b.source_package_id].append(b.name)
+    for x in conn.execute(
+        select(T_PATCH).where(T_PATCH.c.source_package_id.in_(sids)).order_by(T_PATCH.c.id)
+    ):
+        patches[x.source_package_id].append(PatchFile(x.filename, x.number, tuple(x.cves), x.present))
+    for t in conn.execute(
+        select(T_TRIAGE).where(T_TRIAGE.c.source_package_id.in_(sids)).order_by(T_TRIAGE.c.cve)
+    ):
+        triage[t.source_package_id].append(TriageFile(t.cve, t.justification))
+    chlog_stmt = select(T_CHLOG).where(T_CHLOG.c.source_package_id.in_(sids)).order_by(T_CHLOG.c.ordinal)
+    if cve_changelog_only:
+        chlog_stmt = chlog_stmt.where(cast(T_CHLOG.c.cves, String) != "[]")
+    for c in conn.execute(chlog_stmt):
+        chlog[c.source_package_id].append(ChangelogEntry(c.date, c.author, c.evr, c.text, tuple(c.cves)))
     return [
         SourcePackage(
             name=r.name,
