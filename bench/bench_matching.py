@@ -1,8 +1,10 @@
 """Matching at NVD scale: a full rescan of the 3.0 tree against >= 300,000 generated CVEs, and an
 incremental rescan after 1,000 CVEs change. Goals (issue 4): full <= 5 s, incremental <= 0.5 s.
 
-The store is built once per (count, seed) and cached under bench/.cache (a SQLite file); the tree is the
-real Azure Linux 3.0 SPECS tree from ../shared.
+The SQLite store is built once per (count, seed, product mix) and cached under bench/.cache; the
+PostgreSQL one is a database per (count, seed, mix) on ``$CVEWATCH_BENCH_PG`` (default the local server),
+kept for the next run (its rows are skipped without a server). The tree is the real Azure Linux 3.0 SPECS
+tree from ../shared. Mixes: ``bench/generator.py``; the goals are the ``sample`` mix's.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import cProfile
 import dataclasses
 import io
+import os
 import pstats
 import resource
 import shutil
@@ -94,6 +97,7 @@ def _median(fn, times: int = 3) -> float:  # type: ignore[no-untyped-def]
 @dataclasses.dataclass
 class MixResult:
     mix: str
+    database: str
     cold: float  # the first full scan: every verdict written
     full: float  # a full rescan, default workers
     full_one: float  # a full rescan in one process
@@ -104,17 +108,66 @@ class MixResult:
     workers: int
 
 
-def _prepared(count: int, seed: int, mix: str):  # type: ignore[no-untyped-def]
+#: the PostgreSQL server for the PostgreSQL rows (a database per count/seed/mix is made there and kept)
+PG_SERVER = os.environ.get("CVEWATCH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+def _pg_engine(count: int, seed: int, mix: str):  # type: ignore[no-untyped-def]
+    """A PostgreSQL store holding the generated records (imported once, ~2 minutes), or None without a
+    server."""
+    import sqlalchemy
+
+    from cvewatch.sources.importer import import_source
+    from cvewatch.sources.nvd_files import NvdFileSource
+    from cvewatch.store.db import open_engine
+
+    name = f"cvewatch_bench_{count}_{seed}_{mix.replace('-', '_')}"
+    admin = sqlalchemy.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).first()
+            if exists is not None:
+                db = sqlalchemy.create_engine(f"{PG_SERVER}/{name}")
+                with db.connect() as c:
+                    done = c.exec_driver_sql("SELECT to_regclass('bench_complete')").scalar()
+                db.dispose()
+                if done is None:
+                    conn.exec_driver_sql(f'DROP DATABASE "{name}"')
+                    exists = None
+            if exists is None:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sqlalchemy.exc.OperationalError:
+        return None
+    finally:
+        admin.dispose()
+    engine = open_engine(f"{PG_SERVER}/{name}")
+    with engine.connect() as conn:
+        done = conn.exec_driver_sql("SELECT to_regclass('bench_complete')").scalar()
+    if done is None:
+        import_source(engine, NvdFileSource(ensure_pages(count, seed, mix)), origin="bench")
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE bench_complete (n integer)")
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    return engine
+
+
+def _prepared(count: int, seed: int, mix: str, database: str = "sqlite"):  # type: ignore[no-untyped-def]
     from cvewatch.inventory.load import store_release
     from cvewatch.inventory.tree import load_spec_tree
     from cvewatch.store.db import open_engine
 
-    cached = _store(count, seed, mix)
-    work = CACHE / "matching-work.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{work}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(cached, work)
-    engine = open_engine(f"sqlite:///{work}")
+    if database == "postgresql":
+        engine = _pg_engine(count, seed, mix)
+        if engine is None:
+            return None, []
+    else:
+        cached = _store(count, seed, mix)
+        work = CACHE / "matching-work.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{work}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(cached, work)
+        engine = open_engine(f"sqlite:///{work}")
     with engine.begin() as conn:  # a cached store may hold an older benchmark's verdicts
         conn.exec_driver_sql("DELETE FROM verdicts")
         conn.exec_driver_sql("DELETE FROM scan_runs")
@@ -123,12 +176,14 @@ def _prepared(count: int, seed: int, mix: str):  # type: ignore[no-untyped-def]
     return engine, tree
 
 
-def measure_mix(count: int, seed: int, mix: str) -> MixResult:
+def measure_mix(count: int, seed: int, mix: str, database: str = "sqlite") -> MixResult | None:
     from cvewatch.matching.runner import run_scan
     from cvewatch.matching.shards import default_workers
     from cvewatch.store.vulnerabilities import load_vulnerabilities, upsert_batch
 
-    engine, _tree = _prepared(count, seed, mix)
+    engine, _tree = _prepared(count, seed, mix, database)
+    if engine is None:
+        return None
     start = time.perf_counter()
     first = run_scan(engine, release="azl3", full=True, collect=False)
     cold = time.perf_counter() - start
@@ -156,6 +211,7 @@ def measure_mix(count: int, seed: int, mix: str) -> MixResult:
     engine.dispose()
     return MixResult(
         mix,
+        database,
         cold,
         full,
         full_one,
@@ -226,6 +282,7 @@ def run(count: int = 300_000, seed: int = 1) -> tuple[list[tuple[str, str, str, 
     from cvewatch.matching.runner import run_scan
 
     sample = measure_mix(count, seed, MIX_SAMPLE)
+    on_pg = measure_mix(count, seed, MIX_SAMPLE, "postgresql")
     engine, _ = _prepared(count, seed, MIX_SAMPLE)
     run_scan(engine, release="azl3", full=True, collect=False)
     profile = _profile_top(lambda: run_scan(engine, release="azl3", full=True, collect=False, workers=1))
@@ -235,12 +292,17 @@ def run(count: int = 300_000, seed: int = 1) -> tuple[list[tuple[str, str, str, 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     rows: list[tuple[str, str, str, str]] = []
-    for r in (sample, stress):
+    assert sample is not None and stress is not None
+    for r in (sample, on_pg, stress):
+        if r is None:  # no PostgreSQL server reachable
+            rows.append(("PostgreSQL rows", "skipped", "", f"no server at {PG_SERVER}"))
+            continue
         goal = r.mix == MIX_SAMPLE
-        what = f"{count:,} CVEs, mix {r.mix}"
+        db = "PostgreSQL" if r.database == "postgresql" else "SQLite"
+        what = f"{count:,} CVEs, mix {r.mix}, {db}"
         rows += [
             (
-                f"full rescan: the 3.0 tree x {what} (SQLite, {r.workers} workers)",
+                f"full rescan: the 3.0 tree x {what} ({r.workers} workers)",
                 f"{r.full:.2f} s",
                 "≤ 5 s" if goal else "",
                 f"{r.verdicts:,} verdicts, {r.candidates:,} candidate CVEs",
