@@ -110,3 +110,32 @@ def test_a_changed_mapping_forces_a_full_scan(engine: Engine, tree: list[SourceP
     assert run_scan(engine, release="azl3").mode == "incremental"
     other = PackageMapping({"curl": (("haxx", "curl"),)})
     assert run_scan(engine, release="azl3", mapping=other).mode == "full"
+
+
+def test_the_scan_record_counts_the_stored_verdicts(
+    engine: Engine, tree: list[SourcePackage], records: list[Vulnerability]
+) -> None:
+    """An incremental scan that does not collect the verdicts derives the scope's count from the last
+    scan's and what it changed; it must equal a count of the rows, also when packages leave."""
+    from sqlalchemy import func, select
+
+    from cvewatch.matching.runner import T_SCAN
+    from cvewatch.store.verdicts import T_VERDICT
+
+    first, later = records[: len(records) // 2], records[len(records) // 2 :]
+    with engine.begin() as conn:
+        upsert_all(conn, first)
+        replace_release_packages(conn, "azl3", tree, dist=".azl3")
+    before = run_scan(engine, release="azl3")
+    leaving = sorted({v.package for v in before.verdicts})[:2]  # two packages that have verdicts
+    with engine.begin() as conn:
+        upsert_all(conn, later)
+        replace_release_packages(conn, "azl3", [p for p in tree if p.name not in leaving], dist=".azl3")
+    inc = run_scan(engine, release="azl3", collect=False)
+    assert inc.mode == "incremental" and inc.changes.removed > 0 and inc.changes.added > 0
+    with engine.connect() as conn:
+        recorded = conn.execute(select(T_SCAN.c.verdicts).order_by(T_SCAN.c.id.desc()).limit(1)).scalar()
+        stored = conn.execute(select(func.count()).select_from(T_VERDICT)).scalar()
+        packages = set(conn.execute(select(T_VERDICT.c.package)).scalars())
+    assert recorded == stored
+    assert len(leaving) == 2 and not set(leaving) & packages

@@ -30,6 +30,7 @@ from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import Vulnerability
 from cvewatch.store.components import load_components
 from cvewatch.store.cve5 import T_AFFECTED, T_CVE5
+from cvewatch.store.db import refresh_statistics
 from cvewatch.store.inventory import (
     T_IMAGE,
     T_RELEASE,
@@ -161,12 +162,13 @@ class _LastScan:
     started: datetime
     mapping_digest: str | None
     rules_version: int | None
+    verdicts: int | None  # the scope's verdicts after it
 
 
 def _last_scan(conn: Connection, rid: int, iid: int | None) -> _LastScan | None:
     c = T_SCAN.c
     stmt = (
-        select(c.started, c.mapping_digest, c.rules_version)
+        select(c.started, c.mapping_digest, c.rules_version, c.verdicts)
         .where(c.release_id == rid, c.image_id.is_(None) if iid is None else c.image_id == iid)
         .where(c.finished.is_not(None))
         .order_by(c.id.desc())
@@ -176,7 +178,7 @@ def _last_scan(conn: Connection, rid: int, iid: int | None) -> _LastScan | None:
     if row is None:
         return None
     started = row.started if row.started.tzinfo else row.started.replace(tzinfo=UTC)
-    return _LastScan(started, row.mapping_digest, row.rules_version)
+    return _LastScan(started, row.mapping_digest, row.rules_version, row.verdicts)
 
 
 def _count_verdicts(conn: Connection, rid: int, iid: int | None) -> int:
@@ -285,17 +287,26 @@ def run_scan(
             changed_cves = _changed_cves(conn, last.started)
             changed = _changed_packages(conn, rid, last.started) & {s.name for s in scope}
             present = {s.name for s in scope}
-            gone = (
-                set(
-                    conn.execute(
-                        select(T_VERDICT.c.package)
-                        .where(T_VERDICT.c.release_id == rid)
-                        .where(T_VERDICT.c.image_id.is_(None) if iid is None else T_VERDICT.c.image_id == iid)
-                        .distinct()
-                    ).scalars()
+            # packages leave a release only when it is loaded again (replace_release_packages)
+            reloaded = conn.execute(select(T_RELEASE.c.loaded_at).where(T_RELEASE.c.id == rid)).scalar()
+            gone: set[str] = set()
+            if (
+                reloaded is None
+                or (reloaded if reloaded.tzinfo else reloaded.replace(tzinfo=UTC)) > last.started
+            ):
+                gone = (
+                    set(
+                        conn.execute(
+                            select(T_VERDICT.c.package)
+                            .where(T_VERDICT.c.release_id == rid)
+                            .where(
+                                T_VERDICT.c.image_id.is_(None) if iid is None else T_VERDICT.c.image_id == iid
+                            )
+                            .distinct()
+                        ).scalars()
+                    )
+                    - present
                 )
-                - present
-            )
             changed_specs = [s for s in scope if s.name in changed]
             other_specs = [s for s in scope if s.name not in changed]
             ids_p = (
@@ -330,9 +341,14 @@ def run_scan(
                 finished=datetime.now(UTC),
                 cves_evaluated=cves_n,
                 packages_evaluated=pkgs_n,
-                verdicts=_count_verdicts(conn, rid, iid) if not collect else len(all_verdicts),
+                verdicts=len(all_verdicts)
+                if collect
+                else last.verdicts + changes.added - changes.removed
+                if last is not None and last.verdicts is not None
+                else _count_verdicts(conn, rid, iid),
             )
         )
+    refresh_statistics(engine, changes.written, (T_VERDICT.name,))
     return ScanResult(
         release,
         image,

@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 
 from cvewatch.sources.interface import RecordProblem, Source
+from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import finish_run, mark_success, start_run
 from cvewatch.store.vulnerabilities import UpsertStats, upsert_batch
 
@@ -88,6 +89,7 @@ def import_records(
             )
             if not crashed and report.status != "failed":
                 mark_success(conn, name, started)
+    refresh_statistics(engine, report.stats.new + report.stats.updated)
     return report
 
 

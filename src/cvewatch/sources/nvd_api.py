@@ -55,6 +55,7 @@ from cvewatch.sources.http import (
 from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.nvd_json import iter_document
 from cvewatch.sources.records import Vulnerability
+from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import (
     add_run_progress,
     finish_run,
@@ -703,6 +704,7 @@ def sync_nvd_api(
             save_cursor(conn, SOURCE, cursor)
         else:
             mark_success(conn, SOURCE, plan.end, cursor)
+    refresh_statistics(engine, counts["new"] + counts["updated"])
     return NvdSyncReport(
         run_id=run_id,
         status=status,

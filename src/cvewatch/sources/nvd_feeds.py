@@ -31,6 +31,7 @@ from cvewatch.sources.http import BadResponse, HttpClient, RetryPolicy
 from cvewatch.sources.nvd_api import bulk_gc
 from cvewatch.sources.nvd_json import iter_document
 from cvewatch.sources.records import Vulnerability
+from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import finish_run, load_cursor, mark_success, start_run
 from cvewatch.store.vulnerabilities import UpsertStats, upsert_batch
 
@@ -269,6 +270,7 @@ def _sync(
             rejected=totals.rejected,
             errors=errors,
         )
+    refresh_statistics(engine, totals.new + totals.updated)
     return FeedSyncReport(run_id, tuple(results), tuple(messages))
 
 

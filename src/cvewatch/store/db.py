@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,21 @@ def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open the store at {engine.url!r}: {exc}") from exc
     return engine
+
+
+#: rows a bulk write must change before PostgreSQL's planner statistics are refreshed
+ANALYZE_AFTER = 5000
+
+
+def refresh_statistics(engine: Engine, changed: int, tables: Sequence[str] = ()) -> None:
+    """After a bulk write that changed ``changed`` rows, ANALYZE ``tables`` (all when empty) on
+    PostgreSQL. Autovacuum gets there too, but minutes later; until then the planner works from the old
+    statistics and picks whole-table scans for a few-key lookup (measured: 45 ms instead of 1 ms for the
+    stored verdicts of 1,000 CVEs). SQLite needs nothing: its plans follow the indexes."""
+    if engine.dialect.name != "postgresql" or changed < ANALYZE_AFTER:
+        return
+    prep = engine.dialect.identifier_preparer
+    with engine.connect() as conn:
+        auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for table in tables or ("",):
+            auto.exec_driver_sql(f"ANALYZE {prep.quote(table)}" if table else "ANALYZE")

@@ -9,7 +9,7 @@ object machinery:
 
 * the statements are plain SQL run through the driver (``exec_driver_sql``), built once per dialect, with
   one parameter holding all the ids of a chunk (SQLite: a JSON array read by ``json_each``; PostgreSQL: an
-  array compared with ``= ANY``): nothing is compiled per chunk, so chunks can be large (other databases
+  array joined through ``unnest``): nothing is compiled per chunk, so chunks can be large (other databases
   get an expanding ``IN``, compiled per chunk);
 * four statements per chunk, each served by primary keys that lead with the CVE id: the records; their
   metrics; their configurations joined with their nodes; their cpe matches -- the last three in key
@@ -96,9 +96,10 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-#: How a statement's condition takes all the ids of a chunk as one parameter, by dialect; on other databases
-#: SQLAlchemy expands ``:ids`` into one parameter per id.
-_ONE_PARAMETER = {"sqlite": "IN (SELECT value FROM json_each(?))", "postgresql": "= ANY(%(ids)s)"}
+#: How a statement takes all the ids of a chunk as one parameter, by dialect: SQLite reads a JSON array with
+#: ``json_each``; PostgreSQL joins ``unnest`` of an array (with ``= ANY`` instead it may scan whole tables:
+#: it cannot see how few ids there are); on other databases SQLAlchemy expands ``:ids``, one per id.
+_ONE_PARAMETER = {"sqlite": "IN (SELECT value FROM json_each(?1))", "postgresql": "unnest"}
 _SQL: dict[str, tuple[str, str, str, str]] = {}
 
 
@@ -119,31 +120,40 @@ def _statements(conn: Connection) -> tuple[str, str, str, str]:
     def cols(alias: str, table: Table, *names: str) -> str:
         return ", ".join(col(alias, table, n) for n in names)
 
-    def source(alias: str, table: Table) -> str:
-        return f"{prep.format_table(table)} {alias}"
+    def wanted(alias: str, table: Table, key: str) -> tuple[str, str]:
+        """(FROM clause, WHERE condition) selecting the rows of ``table`` whose ``key`` is one of the ids."""
+        name = f"{prep.format_table(table)} {alias}"
+        if cond == "unnest":
+            return f"unnest(%(ids)s::text[]) AS w(id) JOIN {name} ON {col(alias, table, key)} = w.id", "TRUE"
+        return name, f"{col(alias, table, key)} {cond}"
 
+    v_from, v_where = wanted("v", T_VULN, "id")
     vulns = (
         f"SELECT {cols('v', T_VULN, 'id', 'published', 'last_modified', 'status', 'source_identifier')}, "
-        f"{col('v', T_VULN, 'cisa_kev')} FROM {source('v', T_VULN)} WHERE {col('v', T_VULN, 'id')} {cond}"
+        f"{col('v', T_VULN, 'cisa_kev')} FROM {v_from} WHERE {v_where}"
     )
+    m_from, m_where = wanted("m", T_METRIC, "cve_id")
     metrics = (
         f"SELECT {cols('m', T_METRIC, 'cve_id', 'version', 'vector', 'base_score', 'base_severity')}, "
-        f"{cols('m', T_METRIC, 'source', 'type')} FROM {source('m', T_METRIC)} "
-        f"WHERE {col('m', T_METRIC, 'cve_id')} {cond} ORDER BY {cols('m', T_METRIC, 'cve_id', 'ordinal')}"
+        f"{cols('m', T_METRIC, 'source', 'type')} FROM {m_from} "
+        f"WHERE {m_where} ORDER BY {cols('m', T_METRIC, 'cve_id', 'ordinal')}"
     )
+    c_from, c_where = wanted("c", T_CONF, "cve_id")
     confs = (
         f"SELECT {cols('c', T_CONF, 'cve_id', 'ordinal', 'operator', 'negate')}, "
-        f"{cols('n', T_NODE, 'ordinal', 'operator', 'negate')} FROM {source('c', T_CONF)} "
-        f"LEFT JOIN {source('n', T_NODE)} ON {col('n', T_NODE, 'cve_id')} = {col('c', T_CONF, 'cve_id')} "
+        f"{cols('n', T_NODE, 'ordinal', 'operator', 'negate')} FROM {c_from} "
+        f"LEFT JOIN {prep.format_table(T_NODE)} n "
+        f"ON {col('n', T_NODE, 'cve_id')} = {col('c', T_CONF, 'cve_id')} "
         f"AND {col('n', T_NODE, 'config_ordinal')} = {col('c', T_CONF, 'ordinal')} "
-        f"WHERE {col('c', T_CONF, 'cve_id')} {cond} "
+        f"WHERE {c_where} "
         f"ORDER BY {cols('c', T_CONF, 'cve_id', 'ordinal')}, {col('n', T_NODE, 'ordinal')}"
     )
+    p_from, p_where = wanted("p", T_CPE, "cve_id")
     cpes = (
         f"SELECT {cols('p', T_CPE, 'cve_id', 'config_ordinal', 'node_ordinal', 'criteria', 'vulnerable')}, "
         f"{cols('p', T_CPE, 'version_start_including', 'version_start_excluding')}, "
         f"{cols('p', T_CPE, 'version_end_including', 'version_end_excluding', 'match_criteria_id')} "
-        f"FROM {source('p', T_CPE)} WHERE {col('p', T_CPE, 'cve_id')} {cond} "
+        f"FROM {p_from} WHERE {p_where} "
         f"ORDER BY {cols('p', T_CPE, 'cve_id', 'config_ordinal', 'node_ordinal', 'ordinal')}"
     )
     sql = _SQL[dialect] = (vulns, metrics, confs, cpes)
