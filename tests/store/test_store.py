@@ -37,12 +37,12 @@ def genuine_records() -> list[Vulnerability]:
 
 
 def test_migrations_reach_head_and_create_every_table(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision(engine) == "0006"
+    assert current_revision(engine) == head_revision(engine) == "0007"
     tables = set(inspect(engine).get_table_names())
     assert {"vulnerabilities", "cpe_matches", "source_packages", "verdicts", "sync_runs"} <= tables
     # opening again is a no-op
     again = open_engine(str(engine.url.render_as_string(hide_password=False)))
-    assert current_revision(again) == "0006"
+    assert current_revision(again) == "0007"
     again.dispose()
 
 
@@ -285,3 +285,42 @@ def test_bulk_writes_refresh_postgresql_statistics(engine: Engine, monkeypatch: 
             break
         time.sleep(0.1)
     assert analyzed() is not None
+
+
+def test_migration_0007_fills_the_cna_lookup_keys(db_url: str) -> None:
+    """Entries stored before the lookup keys existed get them, made as new entries get them."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from cvewatch.sources.cve5 import name_key
+    from cvewatch.store.cve5 import find_affected
+    from cvewatch.store.db import alembic_config, make_engine
+
+    engine = make_engine(db_url)
+    try:
+        command.upgrade(alembic_config(engine), "0006")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO cve5_records (cve_id, state, assigner, stored_at, metrics, problem_types)"
+                    " VALUES ('CVE-2024-3094', 'PUBLISHED', 'redhat', :now, '[]', '[]')"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cna_affected (cve_id, ordinal, container, vendor, product, package_name,"
+                    " versions, cpes) VALUES ('CVE-2024-3094', 0, 'cna', ' The  Tukaani Project ',"
+                    " 'XZ Utils', 'GitHub.com/Tukaani/XZ', '[]', '[]')"
+                )
+            )
+        command.upgrade(alembic_config(engine), "head")
+        with engine.connect() as conn:
+            keys = conn.execute(text("SELECT vendor_key, product_key, package_key FROM cna_affected")).one()
+            assert tuple(keys) == ("the_tukaani_project", "xz_utils", "github.com/tukaani/xz")
+            assert keys[0] == name_key(" The  Tukaani Project ")
+            assert [c for c, _ in find_affected(conn, vendor="the tukaani project", product="xz utils")] == [
+                "CVE-2024-3094"
+            ]
+    finally:
+        engine.dispose()

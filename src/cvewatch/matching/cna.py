@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.mapping import PackageNames
 from cvewatch.matching.outcome import CriterionResult, Decision
-from cvewatch.sources.cve5 import AffectedEntry, AffectedVersion, Cve5Record
+from cvewatch.sources.cve5 import AffectedEntry, AffectedVersion, Cve5Record, name_key
 from cvewatch.sources.records import CvssMetric, Description, Vulnerability
 from cvewatch.versions.upstream import compare_upstream
 
@@ -54,8 +54,7 @@ DISTRIBUTION_VERSION_TYPES = frozenset({"rpm", "deb", "apk", "ebuild"})
 _OPS = re.compile(r"\s*(<=|>=|<|>|=)?\s*([^\s,<>=]+)\s*")
 
 
-def normalize(name: str | None) -> str:
-    return re.sub(r"\s+", "_", (name or "").strip().lower())
+normalize = name_key  # the store's lookup keys are made the same way (cna_affected.*_key)
 
 
 def package_aliases(spec: SourcePackage, names: PackageNames, cna_products: Iterable[str] = ()) -> set[str]:

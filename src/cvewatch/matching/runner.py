@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
 from cvewatch.inventory.components import KIND_TOOLCHAIN, TOOLCHAIN_PROVIDERS, Component
 from cvewatch.inventory.packages import SourcePackage
@@ -29,7 +29,7 @@ from cvewatch.matching.verdict import Verdict
 from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import Vulnerability
 from cvewatch.store.components import load_components
-from cvewatch.store.cve5 import T_AFFECTED, T_CVE5
+from cvewatch.store.cve5 import T_CVE5, cves_naming_cna
 from cvewatch.store.db import refresh_statistics
 from cvewatch.store.inventory import (
     T_IMAGE,
@@ -86,17 +86,7 @@ def candidate_cves(
             products.add(s.name.lower())
         aliases |= package_aliases(s, n, mapping.cna_products(s.name))
         wanted |= distro_cves(s)
-    alias_list = sorted(aliases)
-    a = T_AFFECTED.c
-    for i in range(0, len(alias_list), 400):
-        chunk = alias_list[i : i + 400]
-        stmt = select(a.cve_id).where(
-            or_(
-                func.lower(a.package_name).in_(chunk),
-                func.lower(func.replace(a.product, " ", "_")).in_(chunk),
-            )
-        )
-        wanted.update(conn.execute(stmt.distinct()).scalars())
+    wanted |= cves_naming_cna(conn, names=aliases)
     wanted |= cves_naming(conn, pairs, products)
     return wanted
 
@@ -112,20 +102,12 @@ def component_candidate_cves(
         comps += effective_components(s, facts.components.get(s.name, ()), facts.mapping)
     cpe, cna, modules = search_terms(comps, facts.mapping, [s.name for s in specs])
     wanted = cves_naming(conn, cpe)
-    a = T_AFFECTED.c
-    vendor = func.lower(func.replace(a.vendor, " ", "_"))
-    product = func.lower(func.replace(a.product, " ", "_"))
-    conds = [vendor == v if p == "*" else (vendor == v) & (product == p) for v, p in sorted(cna)]
-    mod_list = sorted(modules)
-    for i in range(0, len(mod_list), 200):
-        chunk = mod_list[i : i + 200]
-        conds.append(func.lower(a.package_name).in_(chunk))
-        conds.extend(
-            func.lower(a.package_name).like(m.replace("%", r"\%").replace("_", r"\_") + "/%", escape="\\")
-            for m in chunk
-        )
-    for i in range(0, len(conds), 200):
-        wanted.update(conn.execute(select(a.cve_id).where(or_(*conds[i : i + 200])).distinct()).scalars())
+    wanted |= cves_naming_cna(
+        conn,
+        vendor_products=[(v, p) for v, p in cna if p != "*"],
+        vendors=[v for v, p in cna if p == "*"],
+        modules=modules,
+    )
     return wanted
 
 

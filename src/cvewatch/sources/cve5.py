@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -71,6 +72,15 @@ USER_AGENT = "cvewatch (+https://github.com/; CVE tracking for RPM distributions
 
 
 # --- values ---------------------------------------------------------------------------------------------
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def name_key(name: str | None) -> str:
+    """A vendor or product name as matching compares them: lower case, whitespace runs as ``_``
+    ("Linux Foundation" -> "linux_foundation"); "" for none."""
+    return _WHITESPACE.sub("_", (name or "").strip().lower())
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,16 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, or_, select
 
-from cvewatch.sources.cve5 import AffectedEntry, AffectedVersion, Cve5Metric, Cve5Record, VersionChange
+from cvewatch.sources.cve5 import (
+    AffectedEntry,
+    AffectedVersion,
+    Cve5Metric,
+    Cve5Record,
+    VersionChange,
+    name_key,
+)
 from cvewatch.store.models import CnaAffectedRow, Cve5RecordRow
 from cvewatch.store.vulnerabilities import UpsertStats
 
@@ -20,6 +27,7 @@ __all__ = [
     "T_AFFECTED",
     "T_CVE5",
     "count_cve5",
+    "cves_naming_cna",
     "find_affected",
     "load_cve5",
     "upsert_cve5",
@@ -93,6 +101,9 @@ def _affected_rows(r: Cve5Record) -> list[dict[str, Any]]:
             "vendor": a.vendor,
             "product": a.product,
             "package_name": a.package_name,
+            "vendor_key": name_key(a.vendor) or None,
+            "product_key": name_key(a.product) or None,
+            "package_key": a.package_name.lower() if a.package_name else None,
             "collection_url": a.collection_url,
             "default_status": a.default_status,
             "versions": [_version_json(v) for v in a.versions],
@@ -215,19 +226,58 @@ def find_affected(
     vendor: str | None = None,
     product: str | None = None,
 ) -> list[tuple[str, AffectedEntry]]:
-    """The ``(cve_id, entry)`` pairs whose package name, or vendor and/or product, match (case-insensitive),
-    sorted by CVE id and ordinal. At least one criterion is needed."""
+    """The ``(cve_id, entry)`` pairs whose package name, or vendor and/or product, match (case-insensitive,
+    whitespace in names as ``_``), sorted by CVE id and ordinal. At least one criterion is needed."""
     conds = []
     if package_name is not None:
-        conds.append(func.lower(T_AFFECTED.c.package_name) == package_name.lower())
+        conds.append(T_AFFECTED.c.package_key == package_name.lower())
     if vendor is not None:
-        conds.append(func.lower(T_AFFECTED.c.vendor) == vendor.lower())
+        conds.append(T_AFFECTED.c.vendor_key == name_key(vendor))
     if product is not None:
-        conds.append(func.lower(T_AFFECTED.c.product) == product.lower())
+        conds.append(T_AFFECTED.c.product_key == name_key(product))
     if not conds:
         raise ValueError("find_affected needs a package_name, a vendor or a product")
     stmt = select(T_AFFECTED).where(*conds).order_by(T_AFFECTED.c.cve_id, T_AFFECTED.c.ordinal)
     return [(row.cve_id, _entry(row)) for row in conn.execute(stmt)]
+
+
+def cves_naming_cna(
+    conn: Connection,
+    *,
+    names: Iterable[str] = (),
+    vendor_products: Iterable[tuple[str, str]] = (),
+    vendors: Iterable[str] = (),
+    modules: Iterable[str] = (),
+) -> set[str]:
+    """Ids of the CVE JSON 5 records with an affected entry whose product or packageName is one of
+    ``names``, whose (vendor, product) is one of ``vendor_products``, whose vendor is one of ``vendors``,
+    or whose packageName is one of ``modules`` or inside one (``module/...``). Keys as :func:`name_key`
+    makes them; every lookup is an index lookup."""
+    c = T_AFFECTED.c
+    out: set[str] = set()
+
+    def ids(stmt: Any) -> None:
+        out.update(conn.execute(stmt).scalars())
+
+    name_list = sorted(set(names))
+    for chunk in _chunks(name_list):
+        ids(select(c.cve_id).where(c.product_key.in_(chunk)).distinct())
+        ids(select(c.cve_id).where(c.package_key.in_(chunk)).distinct())
+    pairs = set(vendor_products)
+    for chunk in _chunks(sorted({p for _, p in pairs})):
+        rows = conn.execute(select(c.cve_id, c.vendor_key, c.product_key).where(c.product_key.in_(chunk)))
+        out.update(cve for cve, v, p in rows if (v, p) in pairs)
+    for chunk in _chunks(sorted(set(vendors))):
+        ids(select(c.cve_id).where(c.vendor_key.in_(chunk)).distinct())
+    module_list = sorted(set(modules))
+    for chunk in _chunks(module_list):
+        ids(select(c.cve_id).where(c.package_key.in_(chunk)).distinct())
+    for start in range(0, len(module_list), 100):  # "m/..." is the key range ["m/", "m0"): "0" follows "/"
+        ranges = [
+            (c.package_key >= m + "/") & (c.package_key < m + "0") for m in module_list[start : start + 100]
+        ]
+        ids(select(c.cve_id).where(or_(*ranges)).distinct())
+    return out
 
 
 def count_cve5(conn: Connection) -> int:

@@ -321,7 +321,11 @@ class CnaAffectedRow(Base):
     """One ``affected[]`` entry of a CNA or ADP container (product, versions, cpes)."""
 
     __tablename__ = "cna_affected"
-    __table_args__ = (Index("ix_cna_affected_vendor_product", "vendor", "product"),)
+    __table_args__ = (
+        Index("ix_cna_affected_product_key", "product_key", "vendor_key"),
+        Index("ix_cna_affected_vendor_key", "vendor_key"),
+        Index("ix_cna_affected_package_key", "package_key"),
+    )
 
     cve_id: Mapped[str] = mapped_column(
         ForeignKey("cve5_records.cve_id", ondelete="CASCADE"), primary_key=True
@@ -330,7 +334,12 @@ class CnaAffectedRow(Base):
     container: Mapped[str] = mapped_column(String(100))  # "cna" or "adp:<shortName>"
     vendor: Mapped[str | None] = mapped_column(String(200))
     product: Mapped[str | None] = mapped_column(String(200))
-    package_name: Mapped[str | None] = mapped_column(String(300), index=True)
+    package_name: Mapped[str | None] = mapped_column(String(300))
+    # lookup keys, computed on insert: vendor and product as cvewatch.matching.cna.normalize makes them
+    # (lower case, whitespace runs as "_"), the packageName in lower case
+    vendor_key: Mapped[str | None] = mapped_column(String(200))
+    product_key: Mapped[str | None] = mapped_column(String(200))
+    package_key: Mapped[str | None] = mapped_column(String(300))
     collection_url: Mapped[str | None] = mapped_column(Text)
     default_status: Mapped[str | None] = mapped_column(String(20))
     versions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
