@@ -5,35 +5,19 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import Engine
 
 from cvewatch.inventory.imagelist import parse_image_list
 from cvewatch.inventory.packages import PatchFile, SourcePackage
-from cvewatch.inventory.tree import load_spec_tree
 from cvewatch.matching.runner import run_scan
 from cvewatch.matching.verdict import Status, Verdict
-from cvewatch.sources.nvd_files import NvdFileSource
 from cvewatch.sources.records import Vulnerability
 from cvewatch.store.inventory import replace_image, replace_release_packages
 from cvewatch.store.triage import add_triage
 from cvewatch.store.vulnerabilities import upsert_all
 from cvewatch.tracking.triage import TriageRecord
 
-from ..conftest import IMAGES, NVD, SPECS
-
-
-@pytest.fixture(scope="module")
-def tree() -> list[SourcePackage]:
-    return list(load_spec_tree(SPECS, dist=".azl3").packages)
-
-
-@pytest.fixture(scope="module")
-def records() -> list[Vulnerability]:
-    out = []
-    for path in (NVD / "api2.0-shape", NVD / "recent"):
-        out += [i.vulnerability for i in NvdFileSource(path).records() if i.vulnerability is not None]
-    return out
+from ..conftest import IMAGES
 
 
 def key(verdicts: list[Verdict]) -> list[tuple[object, ...]]:

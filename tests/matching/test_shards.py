@@ -13,30 +13,15 @@ from sqlalchemy import Engine, select
 from cvewatch.errors import ConfigError, StoreError
 from cvewatch.inventory.imagelist import parse_image_list
 from cvewatch.inventory.packages import SourcePackage
-from cvewatch.inventory.tree import load_spec_tree
 from cvewatch.matching import shards
 from cvewatch.matching.runner import T_SCAN, run_scan
 from cvewatch.matching.verdict import Evidence, Severity, Status, Verdict
-from cvewatch.sources.nvd_files import NvdFileSource
 from cvewatch.sources.records import Vulnerability
 from cvewatch.store.inventory import replace_image, replace_release_packages
 from cvewatch.store.verdicts import T_VERDICT, load_verdicts, replace_verdicts
 from cvewatch.store.vulnerabilities import upsert_all
 
-from ..conftest import IMAGES, NVD, SPECS
-
-
-@pytest.fixture(scope="module")
-def tree() -> list[SourcePackage]:
-    return list(load_spec_tree(SPECS, dist=".azl3").packages)
-
-
-@pytest.fixture(scope="module")
-def records() -> list[Vulnerability]:
-    out = []
-    for path in (NVD / "api2.0-shape", NVD / "recent"):
-        out += [i.vulnerability for i in NvdFileSource(path).records() if i.vulnerability is not None]
-    return out
+from ..conftest import IMAGES
 
 
 @given(st.lists(st.from_regex(r"CVE-20[0-9]{2}-[0-9]{4,5}", fullmatch=True), max_size=40), st.integers(1, 6))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -99,6 +100,19 @@ class PackageMapping:
             f"{k}={','.join(f'{v}:{p}' for v, p in names)}" for k, names in sorted(self._table.items())
         )
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def cpe_names(self, packages: Iterable[str]) -> tuple[set[VendorProduct], set[str]]:
+        """What NVD criteria name ``packages``: the (vendor, product) pairs of the curated ones, and the
+        products (any vendor) of the others, which are their lower-case names."""
+        pairs: set[VendorProduct] = set()
+        products: set[str] = set()
+        for package in packages:
+            names = self._table.get(package)
+            if names is None:
+                products.add(package.lower())
+            else:
+                pairs.update(names)
+        return pairs, products
 
     def curated_packages(self) -> dict[str, tuple[VendorProduct, ...]]:
         return dict(self._table)

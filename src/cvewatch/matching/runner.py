@@ -74,20 +74,13 @@ def candidate_cves(
     patches/changelog/.nopatch, or a triage record."""
     specs = list(specs)
     names = {s.name for s in specs}
-    pairs: set[tuple[str, str]] = set()
-    products: set[str] = set()
     aliases: set[str] = set()
     wanted: set[str] = {cve for cve, package in triage if package in names}
     for s in specs:
-        n = mapping.names_for(s.name)
-        if n.curated:
-            pairs.update(n.names)
-        else:
-            products.add(s.name.lower())
-        aliases |= package_aliases(s, n, mapping.cna_products(s.name))
+        aliases |= package_aliases(s, mapping.names_for(s.name), mapping.cna_products(s.name))
         wanted |= distro_cves(s)
     wanted |= cves_naming_cna(conn, names=aliases)
-    wanted |= cves_naming(conn, pairs, products)
+    wanted |= cves_naming(conn, *mapping.cpe_names(names))
     return wanted
 
 

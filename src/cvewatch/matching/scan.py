@@ -82,14 +82,7 @@ def relevance(
     specs: Sequence[SourcePackage], mapping: PackageMapping, components: ComponentFacts | None
 ) -> Relevance:
     """Every CPE name a scan of ``specs`` may look up."""
-    pairs: set[tuple[str, str]] = set()
-    products: set[str] = set()
-    for spec in specs:
-        names = mapping.names_for(spec.name)
-        if names.curated:
-            pairs.update(names.names)
-        else:
-            products.add(spec.name.lower())
+    pairs, products = mapping.cpe_names(s.name for s in specs)
     if components is not None:
         for comps in components.components.values():
             for c in comps:

@@ -39,6 +39,9 @@ class CvssSummary:
     vector: str
     source: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "score": self.score, "vector": self.vector, "source": self.source}
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -63,13 +66,6 @@ class Verdict:
             "status": self.status.value,
             "fixed_in": self.fixed_in,
             "severity": self.severity.value,
-            "cvss": None
-            if self.cvss is None
-            else {
-                "version": self.cvss.version,
-                "score": self.cvss.score,
-                "vector": self.cvss.vector,
-                "source": self.cvss.source,
-            },
+            "cvss": None if self.cvss is None else self.cvss.to_json(),
             "evidence": [{"kind": e.kind, "detail": e.detail} for e in self.evidence],
         }

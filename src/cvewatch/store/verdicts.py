@@ -129,14 +129,7 @@ def _content(v: Verdict, digest: str, now: datetime) -> dict[str, Any]:
         "status": v.status.value,
         "fixed_in": v.fixed_in,
         "severity": v.severity.value,
-        "cvss": None
-        if v.cvss is None
-        else {
-            "version": v.cvss.version,
-            "score": v.cvss.score,
-            "vector": v.cvss.vector,
-            "source": v.cvss.source,
-        },
+        "cvss": None if v.cvss is None else v.cvss.to_json(),
         "evidence": [{"kind": e.kind, "detail": e.detail} for e in v.evidence],
         "scanned_at": now,
         "digest": digest,
