@@ -324,3 +324,49 @@ def test_migration_0007_fills_the_cna_lookup_keys(db_url: str) -> None:
             ]
     finally:
         engine.dispose()
+
+
+def test_many_new_verdicts_are_stored_as_they_are(engine: Engine) -> None:
+    """Enough new verdicts for PostgreSQL's COPY path (SQLite: the same INSERTs as ever): they read back
+    equal, and a second store of the same verdicts changes nothing."""
+    from cvewatch.store.verdicts import COPY_AFTER
+
+    store_release(
+        engine, [SourcePackage("curl", 0, "8.11.1", "2.azl3"), SourcePackage("bash", 0, "5.2.37", "1.azl3")],
+        release="azl3", dist=".azl3",
+    )  # fmt: skip
+    cvss = CvssSummary("3.1", 9.8, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "nvd@nist.gov")
+    verdicts = sorted(
+        (
+            Verdict(
+                f"CVE-2025-{n:05d}",
+                package,
+                "azl3",
+                None,
+                "0:8.11.1-2.azl3",
+                status,
+                fixed,
+                severity,
+                cvss if n % 3 else None,
+                (
+                    Evidence(
+                        "cpe-match",
+                        f'cpe:2.3:a:haxx:curl:*:*:*:*:*:*:*:* ({package}) back\\slash "quoted"\ttab ü',
+                    ),
+                    Evidence("version-affected", "version 8.11.1 is within [8.0.0, 8.12.0)"),
+                ),
+            )
+            for n in range(COPY_AFTER + 200)
+            for package, status, fixed, severity in (
+                ("curl", Status.AFFECTED, None, Severity.CRITICAL),
+                ("bash", Status.FIXED, "0:5.2.37-1.azl3", Severity.LOW),
+            )
+            if n % 2 or package == "curl"
+        ),
+        key=lambda v: (v.cve, v.package),
+    )
+    with engine.begin() as conn:
+        assert replace_verdicts(conn, "azl3", None, verdicts) == VerdictChanges(added=len(verdicts))
+    with engine.begin() as conn:
+        assert load_verdicts(conn, "azl3") == verdicts
+        assert replace_verdicts(conn, "azl3", None, verdicts) == VerdictChanges(unchanged=len(verdicts))

