@@ -46,11 +46,13 @@ PARALLEL_MIN = 4000
 
 
 def default_workers() -> int:
-    """``$CVEWATCH_SCAN_WORKERS``, else the number of CPUs (at most 4)."""
+    """``$CVEWATCH_SCAN_WORKERS``, else the number of CPUs this process may run on (at most 4). A container's
+    CPU quota is not visible here: set the variable (or ``scan.workers``) to match it."""
     value = os.environ.get(WORKERS_ENV, "").strip()
     if value:
         return parse_workers(value, f"${WORKERS_ENV}")
-    return max(1, min(os.cpu_count() or 1, 4))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cpus, 4))
 
 
 def load_records(
