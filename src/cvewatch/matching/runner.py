@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
+from cvewatch.gcpause import gc_paused
 from cvewatch.inventory.components import KIND_TOOLCHAIN, TOOLCHAIN_PROVIDERS, Component
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.inventory.sbom import package_from_purl
@@ -208,7 +209,9 @@ def run_scan(
     component_mapping = component_mapping or _shipped_component_mapping()
     digest = scan_digest(mapping, component_mapping)
     started = datetime.now(UTC)
-    with engine.begin() as conn:
+    # a scan makes many objects and no cycles; a long-lived process (the scheduler) has a large heap that
+    # every collection of the oldest generation would walk
+    with gc_paused(), engine.begin() as conn:
         iid: int | None = None
         if image is not None:
             iid, image_release = image_id(conn, image)
