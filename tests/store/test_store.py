@@ -327,8 +327,8 @@ def test_migration_0007_fills_the_cna_lookup_keys(db_url: str) -> None:
 
 
 def test_many_new_verdicts_are_stored_as_they_are(engine: Engine) -> None:
-    """Enough new verdicts for PostgreSQL's COPY path (SQLite: the same INSERTs as ever): they read back
-    equal, and a second store of the same verdicts changes nothing."""
+    """Enough new and changed verdicts for PostgreSQL's COPY paths (SQLite: the same statements as ever):
+    they read back equal, and a second store of the same verdicts changes nothing."""
     from cvewatch.store.verdicts import COPY_AFTER
 
     store_release(
@@ -370,3 +370,10 @@ def test_many_new_verdicts_are_stored_as_they_are(engine: Engine) -> None:
     with engine.begin() as conn:
         assert load_verdicts(conn, "azl3") == verdicts
         assert replace_verdicts(conn, "azl3", None, verdicts) == VerdictChanges(unchanged=len(verdicts))
+    # and as many changed ones (PostgreSQL: COPY into a temporary table, one UPDATE), twice in one transaction
+    changed = [dataclasses.replace(v, status=Status.UNDER_INVESTIGATION, fixed_in=None) for v in verdicts]
+    with engine.begin() as conn:
+        assert replace_verdicts(conn, "azl3", None, changed) == VerdictChanges(changed=len(verdicts))
+        assert replace_verdicts(conn, "azl3", None, verdicts) == VerdictChanges(changed=len(verdicts))
+    with engine.connect() as conn:
+        assert load_verdicts(conn, "azl3") == verdicts

@@ -136,44 +136,65 @@ def _content(v: Verdict, digest: str, now: datetime) -> dict[str, Any]:
     }
 
 
-#: from this many new verdicts on, PostgreSQL gets them through COPY (measured: 72,477 rows in 0.6 s instead
-#: of 4.3 s as an executemany of INSERTs)
+#: from this many new or changed verdicts on, PostgreSQL gets them through COPY (measured: 72,477 new rows in
+#: 0.6 s instead of 4.3 s as an executemany of INSERTs)
 COPY_AFTER = 1000
-_COPY_COLUMNS = (
-    "cve_id", "package", "release_id", "image_id", "version", "status", "fixed_in", "severity", "cvss",
-    "evidence", "scanned_at", "digest",
-)  # fmt: skip
+_CONTENT = ("version", "status", "fixed_in", "severity", "cvss", "evidence", "scanned_at", "digest")
+
+
+def _content_row(v: Verdict, digest: str, now: datetime) -> tuple[object, ...]:
+    """What :func:`_content` holds, as COPY takes it (JSON columns as their text)."""
+    return (
+        v.version,
+        v.status.value,
+        v.fixed_in,
+        v.severity.value,
+        None if v.cvss is None else orjson.dumps(v.cvss).decode(),
+        orjson.dumps(v.evidence).decode(),
+        now,
+        digest,
+    )
+
+
+def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[object, ...]]) -> None:
+    """COPY ``rows`` into ``table`` inside ``conn``'s transaction (PostgreSQL)."""
+    prep = conn.dialect.identifier_preparer
+    names = ", ".join(prep.quote(c) for c in columns)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _copy_inserts(
     conn: Connection, rid: int, iid: int | None, inserts: Sequence[tuple[Verdict, str]], now: datetime
 ) -> None:
-    """Insert ``inserts`` with PostgreSQL's COPY, inside ``conn``'s transaction (JSON columns as text)."""
     prep = conn.dialect.identifier_preparer
-    columns = ", ".join(prep.quote(T_VERDICT.c[name].name) for name in _COPY_COLUMNS)
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    with (
-        driver.cursor() as cur,
-        cur.copy(f"COPY {prep.format_table(T_VERDICT)} ({columns}) FROM STDIN") as copy,
-    ):
-        for v, digest in inserts:
-            copy.write_row(
-                (
-                    v.cve,
-                    v.package,
-                    rid,
-                    iid,
-                    v.version,
-                    v.status.value,
-                    v.fixed_in,
-                    v.severity.value,
-                    None if v.cvss is None else orjson.dumps(v.cvss).decode(),
-                    orjson.dumps(v.evidence).decode(),
-                    now,
-                    digest,
-                )
-            )
+    columns = ("cve_id", "package", "release_id", "image_id", *_CONTENT)
+    rows = ((v.cve, v.package, rid, iid, *_content_row(v, digest, now)) for v, digest in inserts)
+    _copy(conn, prep.format_table(T_VERDICT), [T_VERDICT.c[c].name for c in columns], rows)
+
+
+def _copy_updates(conn: Connection, updates: Sequence[tuple[int, Verdict, str]], now: datetime) -> None:
+    """COPY the new contents into a temporary table shaped like the verdicts' columns, then one UPDATE."""
+    prep = conn.dialect.identifier_preparer
+    table = prep.format_table(T_VERDICT)
+    cols = [prep.quote(T_VERDICT.c[c].name) for c in _CONTENT]
+    key = prep.quote(T_VERDICT.c.id.name)
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE verdict_updates AS SELECT {key} AS row_id, {', '.join(cols)} "
+        f"FROM {table} WITH NO DATA"
+    )
+    try:
+        rows = ((row_id, *_content_row(v, digest, now)) for row_id, v, digest in updates)
+        _copy(conn, "verdict_updates", ["row_id", *(T_VERDICT.c[c].name for c in _CONTENT)], rows)
+        sets = ", ".join(f"{c} = u.{c}" for c in cols)
+        conn.exec_driver_sql(
+            f"UPDATE {table} SET {sets} FROM verdict_updates u WHERE {table}.{key} = u.row_id"
+        )
+    finally:
+        conn.exec_driver_sql("DROP TABLE verdict_updates")
 
 
 def apply_diff(
@@ -184,20 +205,24 @@ def apply_diff(
     c = T_VERDICT.c
     for start in range(0, len(diff.deletes), 500):
         conn.execute(delete(T_VERDICT).where(c.id.in_(diff.deletes[start : start + 500])))
+    copying = conn.dialect.name == "postgresql"
+    if copying and len(diff.updates) >= COPY_AFTER:
+        _copy_updates(conn, diff.updates, now)
+    updates = [] if copying and len(diff.updates) >= COPY_AFTER else diff.updates
     # bind names may not be column names in an UPDATE: new_<column>
-    columns = list(_content(*diff.updates[0][1:], now)) if diff.updates else []
+    columns = list(_content(*updates[0][1:], now)) if updates else []
     stmt = (
         update(T_VERDICT)
         .where(c.id == bindparam("row_id"))
         .values({k: bindparam(f"new_{k}") for k in columns})
     )
-    for start in range(0, len(diff.updates), 2000):
+    for start in range(0, len(updates), 2000):
         rows = [
             {"row_id": row_id, **{f"new_{k}": value for k, value in _content(v, digest, now).items()}}
-            for row_id, v, digest in diff.updates[start : start + 2000]
+            for row_id, v, digest in updates[start : start + 2000]
         ]
         conn.execute(stmt, rows)
-    if conn.dialect.name == "postgresql" and len(diff.inserts) >= COPY_AFTER:
+    if copying and len(diff.inserts) >= COPY_AFTER:
         _copy_inserts(conn, rid, iid, diff.inserts, now)
         return VerdictChanges(len(diff.inserts), len(diff.updates), len(diff.deletes), diff.unchanged)
     for start in range(0, len(diff.inserts), 2000):
