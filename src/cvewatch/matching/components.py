@@ -51,7 +51,7 @@ from cvewatch.inventory.components import (
 from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import cve5_metrics, describes_another_distribution, judge_entry, normalize
 from cvewatch.matching.outcome import Decision
-from cvewatch.matching.rules import CriteriaIndex, cpe_fields, fixed_in, judge_criterion
+from cvewatch.matching.rules import CriteriaIndex, cpe_fields, fixed_in, judge_criterion, make_verdict
 from cvewatch.matching.severity import Assessment, assess
 from cvewatch.matching.verdict import Evidence, Status, Verdict
 from cvewatch.sources.cve5 import AffectedEntry, Cve5Record
@@ -480,18 +480,7 @@ def component_verdicts(
         nonlocal assessment
         if assessment is None:
             assessment = assess(tuple(vuln.metrics or (cve5_metrics(cna) if cna is not None else ())))
-        return Verdict(
-            cve=vuln.id,
-            package=spec.name,
-            release=release,
-            image=image,
-            version=str(scanned),
-            status=status,
-            fixed_in=str(fixed) if fixed is not None else None,
-            severity=assessment.severity,
-            cvss=assessment.cvss,
-            evidence=(*evidence, *assessment.evidence),
-        )
+        return make_verdict(vuln, spec, release, image, scanned, status, fixed, assessment, evidence)
 
     unset: tuple[Status, EVR | None, list[Evidence]] | None = (Status.AFFECTED, None, [])
     distro_found = unset

@@ -29,7 +29,7 @@ from cvewatch.inventory.packages import SourcePackage, TriageFile
 from cvewatch.matching.cna import cve5_metrics, judge_cna
 from cvewatch.matching.mapping import PackageNames
 from cvewatch.matching.outcome import CriterionResult, Decision
-from cvewatch.matching.severity import assess
+from cvewatch.matching.severity import Assessment, assess
 from cvewatch.matching.verdict import Evidence, Status, Verdict
 from cvewatch.sources.cve5 import Cve5Record
 from cvewatch.sources.records import CpeMatch, Vulnerability
@@ -338,7 +338,21 @@ def decide(
         else:
             status = Status.NOT_AFFECTED
     evidence.extend(matched)
-    evidence.extend(assessment.evidence)
+    return make_verdict(vuln, spec, release, image, scanned, status, fixed, assessment, evidence)
+
+
+def make_verdict(
+    vuln: Vulnerability,
+    spec: SourcePackage,
+    release: str,
+    image: str | None,
+    scanned: EVR,
+    status: Status,
+    fixed: EVR | None,
+    assessment: Assessment,
+    evidence: Sequence[Evidence],
+) -> Verdict:
+    """The verdict for the pair: ``evidence`` first, the CVSS assessment's after it."""
     return Verdict(
         cve=vuln.id,
         package=spec.name,
@@ -349,7 +363,7 @@ def decide(
         fixed_in=str(fixed) if fixed is not None else None,
         severity=assessment.severity,
         cvss=assessment.cvss,
-        evidence=tuple(evidence),
+        evidence=(*evidence, *assessment.evidence),
     )
 
 

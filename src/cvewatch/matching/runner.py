@@ -9,7 +9,7 @@ equals a full rescan (tests/matching/test_incremental.py).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -24,11 +24,9 @@ from cvewatch.matching.cna import package_aliases
 from cvewatch.matching.components import ComponentFacts, ComponentMapping, effective_components, search_terms
 from cvewatch.matching.mapping import PackageMapping
 from cvewatch.matching.rules import RULES_VERSION, distro_cves
-from cvewatch.matching.scan import group_by_source, scan
-from cvewatch.matching.shards import ScanScope, load_records, run_full
+from cvewatch.matching.scan import group_by_source
+from cvewatch.matching.shards import ScanScope, decide_scope, load_records, run_full
 from cvewatch.matching.verdict import Verdict
-from cvewatch.sources.cve5 import Cve5Record
-from cvewatch.sources.records import Vulnerability
 from cvewatch.store.components import load_components
 from cvewatch.store.cve5 import T_CVE5, cves_naming_cna
 from cvewatch.store.db import refresh_statistics
@@ -45,7 +43,6 @@ from cvewatch.store.models import ScanRunRow
 from cvewatch.store.triage import T_TRIAGE_RECORD, load_triage
 from cvewatch.store.verdicts import T_VERDICT, VerdictChanges, apply_diff, load_verdicts, replace_verdicts
 from cvewatch.store.vulnerabilities import T_VULN, cves_naming
-from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
 
 T_SCAN: Table = ScanRunRow.__table__  # type: ignore[assignment]
@@ -252,11 +249,11 @@ def run_scan(
             )
         ).inserted_primary_key[0]  # type: ignore[index]
 
+        shard_scope = ScanScope(
+            release, dist, image, rid, iid, scope, mapping, installed, triage, facts, collect
+        )
         if last is None:
             ids = candidate_cves(conn, scope, mapping, triage) | component_candidate_cves(conn, scope, facts)
-            shard_scope = ScanScope(
-                release, dist, image, rid, iid, scope, mapping, installed, triage, facts, collect
-            )
             outcome = run_full(engine, conn, shard_scope, ids, workers)
             changes = apply_diff(conn, rid, iid, outcome.diff, started)
             verdicts = outcome.verdicts
@@ -295,12 +292,8 @@ def run_scan(
             )
             vulns_p, cna_p = load_records(conn, ids_p)
             vulns_c, cna_c = load_records(conn, changed_cves)
-            verdicts = _scan(
-                vulns_p, cna_p, changed_specs, mapping, release, dist, image, installed, triage, facts
-            )
-            verdicts += _scan(
-                vulns_c, cna_c, other_specs, mapping, release, dist, image, installed, triage, facts
-            )
+            verdicts = decide_scope(shard_scope, vulns_p, cna_p, changed_specs)
+            verdicts += decide_scope(shard_scope, vulns_c, cna_c, other_specs)
             changes = replace_verdicts(
                 conn,
                 release,
@@ -337,30 +330,4 @@ def run_scan(
         pkgs_n,
         unmapped,
         changes,
-    )
-
-
-def _scan(
-    vulns: Mapping[str, Vulnerability],
-    cna: Mapping[str, Cve5Record],
-    specs: Sequence[SourcePackage],
-    mapping: PackageMapping,
-    release: str,
-    dist: str | None,
-    image: str | None,
-    installed: Mapping[str, EVR] | None,
-    triage: Mapping[tuple[str, str], TriageRecord],
-    facts: ComponentFacts | None = None,
-) -> list[Verdict]:
-    return scan(
-        vulns,
-        specs,
-        mapping,
-        release=release,
-        dist=dist,
-        image=image,
-        installed=installed,
-        triage=triage,
-        cna=cna,
-        components=facts,
     )

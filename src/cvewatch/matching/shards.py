@@ -94,6 +94,27 @@ class ShardOutcome:
     cves: int = 0
 
 
+def decide_scope(
+    scope: ScanScope,
+    vulns: Mapping[str, Vulnerability],
+    cna: Mapping[str, Cve5Record],
+    specs: Sequence[SourcePackage] | None = None,
+) -> list[Verdict]:
+    """:func:`cvewatch.matching.scan.scan` of ``vulns`` for the scope's packages (or ``specs`` of them)."""
+    return scan(
+        vulns,
+        scope.specs if specs is None else specs,
+        scope.mapping,
+        release=scope.release,
+        dist=scope.dist,
+        image=scope.image,
+        installed=scope.installed,
+        triage=scope.triage,
+        cna=cna,
+        components=scope.facts,
+    )
+
+
 def scan_shard(
     conn: Connection, scope: ScanScope, ids: Sequence[str], cve_from: str | None, cve_below: str | None
 ) -> ShardOutcome:
@@ -101,18 +122,7 @@ def scan_shard(
     verdicts against the stored ones of that range."""
     with gc_paused():  # records, criteria, verdicts: hundreds of thousands of objects, no cycles
         vulns, cna = load_records(conn, ids)
-        verdicts = scan(
-            vulns,
-            scope.specs,
-            scope.mapping,
-            release=scope.release,
-            dist=scope.dist,
-            image=scope.image,
-            installed=scope.installed,
-            triage=scope.triage,
-            cna=cna,
-            components=scope.facts,
-        )
+        verdicts = decide_scope(scope, vulns, cna)
         stored = stored_digests(
             conn, scope.release_id, scope.image_id, cve_from=cve_from, cve_below=cve_below
         )
