@@ -5,8 +5,9 @@ A line holds ``test`` (the benchmark), ``metric``, ``value``, ``unit``, ``labels
 ``sample_uri``, ``timestamp``, ``official``, ``owner``, ``product_name``. PKB writes no direction or family,
 so they are derived: the family from the benchmark (``test``), the direction from the unit (times are
 lower-is-better, rates and counts per second higher). A unit or benchmark the table does not know is an
-error that says to use the generic format. Samples with an empty unit are PKB's informational records
-(``lscpu``, ``proccpu``): they carry no measurement and are skipped.
+error that says to use the generic format. PKB's fio writes IOPS with an empty unit (read as ``IOPS``);
+other samples with an empty unit and the value 0 are PKB's informational records (``lscpu``,
+``proccpu``): they carry no measurement and are skipped.
 """
 
 from __future__ import annotations
@@ -68,11 +69,13 @@ class PkbParser(PerfParser):
         for lineno, obj in json_lines(text, source, "PerfKitBenchmarker sample"):
             where = f"line {lineno}"
             unit = str(member(obj, "unit", where, source))
-            if not unit.strip():
-                continue
             test = str(member(obj, "test", where, source))
             metric = str(member(obj, "metric", where, source))
             value = number(member(obj, "value", where, source), f"{where} value", source)
+            if not unit.strip() and metric.lower().endswith("iops"):
+                unit = "IOPS"
+            elif not unit.strip() and value == 0:
+                continue
             family, direction = _family(test, where, source), _direction(unit, where, source)
             out.append(Measurement(f"pkb.{test}.{metric}", value, unit, direction, family, source, _labels(obj)))
         return out
