@@ -61,10 +61,16 @@ def q_matrix(segment: np.ndarray) -> np.ndarray:
 
 
 def candidate(series: np.ndarray, interval: _Interval) -> tuple[int, float]:
-    """The best split τ of ``series[start:stop]`` and its Q (first maximum in row-major order)."""
+    """The best split τ of ``series[start:stop]`` and its Q (first maximum in row-major order).
+
+    Values within 1e-13 (relative, a few hundred ulps) of the maximum count as ties: Otava's recurrences and our prefix sums
+    round differently, and data with few decimals has exact ties that rounding must not break.
+    """
     start, stop = interval
     q = q_matrix(series[start:stop])
-    i, j = np.unravel_index(int(np.argmax(q)), q.shape)
+    best = float(q.max())
+    first = int(np.flatnonzero(q >= best - 1e-13 * max(abs(best), 1e-12))[0])
+    i, j = np.unravel_index(first, q.shape)
     return start + int(i) + 1, float(q[i, j])
 
 
