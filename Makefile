@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup system-deps postgres demo test test-fast lint format bench clean
+.PHONY: setup system-deps postgres demo test test-fast lint format bench clean otava-env otava-compare
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,18 @@ format: setup
 
 bench: setup
 	$(PY) bench/run.py
+
+# A separate environment with the apache-otava package (it pins numpy 2.2.* and scipy < 1.17 and pulls
+# BigQuery and Slack clients, so it stays out of .venv): our change points are compared against it.
+otava-env: .venv-otava/.installed-stamp
+
+.venv-otava/.installed-stamp:
+	test -x .venv-otava/bin/python || $(PYTHON) -m venv .venv-otava
+	.venv-otava/bin/python -m pip install --quiet --disable-pip-version-check 'apache-otava==0.8.0'
+	touch .venv-otava/.installed-stamp
+
+otava-compare: otava-env
+	.venv-otava/bin/python tests/gate/otava_compare.py
 
 clean:
 	rm -rf demo-out build dist .pytest_cache .mypy_cache .ruff_cache

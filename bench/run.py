@@ -71,6 +71,16 @@ def matching_benchmark() -> list[str]:
     return proc.stdout.splitlines()
 
 
+def gate_benchmark() -> list[str]:
+    """Release-gate statistics on real noise (bench/bench_gate.py), in its own process."""
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_gate.py")], capture_output=True, text=True, check=True
+    )
+    return proc.stdout.splitlines()
+
+
 def main() -> int:
     from cvewatch.inventory.imagelist import parse_image_list
     from cvewatch.inventory.tree import load_spec_tree
@@ -107,6 +117,7 @@ def main() -> int:
 
     nvd_api_section = nvd_api_benchmark(rows)
     matching_section = matching_benchmark()
+    gate_section = gate_benchmark()
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -123,6 +134,8 @@ def main() -> int:
         "",
         *nvd_api_section,
         *matching_section,
+        "",
+        *gate_section,
     ]
     (ROOT / "docs" / "BENCHMARKS.md").write_text("\n".join(lines))
     sys.stdout.write("\n".join(lines))

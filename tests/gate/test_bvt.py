@@ -1,4 +1,4 @@
-"""JUnit reading (pytest, Go, Kubernetes e2e, Surefire, box/flaky), XML safety, quarantine, the BVT verdict."""
+"""JUnit reading (pytest, Go, Kubernetes e2e, Surefire, box/flaky), XML safety, quarantine, BVT verdict."""
 
 from __future__ import annotations
 
@@ -44,8 +44,10 @@ def test_kubernetes_e2e_ginkgo() -> None:
     got = outcomes(DATA / "junit-k8s-e2e.xml")
     assert sorted(got.values()) == sorted([Outcome.PASSED, Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED])
     failed = [k for k, v in got.items() if v is Outcome.FAILED]
-    assert failed == ["Kubernetes e2e suite::[It] [sig-storage] CSI Volumes [Driver: disk.csi.azure.com] "
-                      "should provision storage with pvc data source"]
+    assert failed == [
+        "Kubernetes e2e suite::[It] [sig-storage] CSI Volumes [Driver: disk.csi.azure.com] "
+        "should provision storage with pvc data source"
+    ]
 
 
 def test_surefire_flaky_and_rerun_elements() -> None:
@@ -60,8 +62,10 @@ def test_repeated_testcase_pass_and_failure_is_flaky() -> None:
 
 
 def test_repeated_failures_stay_failed() -> None:
-    xml = (b'<testsuite name="s"><testcase classname="c" name="t"><failure message="one"/></testcase>'
-           b'<testcase classname="c" name="t"><failure message="two"/></testcase></testsuite>')
+    xml = (
+        b'<testsuite name="s"><testcase classname="c" name="t"><failure message="one"/></testcase>'
+        b'<testcase classname="c" name="t"><failure message="two"/></testcase></testsuite>'
+    )
     (result,) = parse_junit(xml, "r.xml")
     assert result.outcome is Outcome.FAILED and result.attempts == 2 and result.message == "two"
 
@@ -123,8 +127,10 @@ def test_missing_file() -> None:
 def test_quarantine_toml_and_json() -> None:
     toml = parse_quarantine((DATA / "quarantine.toml").read_text(), "quarantine.toml")
     assert toml[0] == QuarantineEntry(
-        "test_bvt::test_containerd_version", "alice@example.com",
-        "containerd 1.7.22 lands in the next image (#123)", dt.date(2026, 12, 31),
+        "test_bvt::test_containerd_version",
+        "alice@example.com",
+        "containerd 1.7.22 lands in the next image (#123)",
+        dt.date(2026, 12, 31),
     )
     assert toml[1].matches("Kubernetes e2e suite::[It] [sig-storage] CSI Volumes [Driver: x] should work")
     assert not toml[1].matches("Kubernetes e2e suite::[It] [sig-network] Services should work")
@@ -153,13 +159,16 @@ def test_bvt_verdict_fails_on_failure_and_error() -> None:
     assert summary.status is Status.FAIL
     assert (summary.passed, summary.failed, summary.errors, summary.skipped) == (1, 1, 1, 2)
     assert {r.subject for r in summary.reasons if r.blocking} == {
-        "test_bvt::test_containerd_version", "test_bvt::test_setup_error"}
+        "test_bvt::test_containerd_version",
+        "test_bvt::test_setup_error",
+    }
 
 
 def test_quarantine_unblocks_until_it_expires() -> None:
     results = load_junit(SAMPLES / "junit-pytest-default.xml")
     entries = parse_quarantine((DATA / "quarantine.toml").read_text(), "q.toml") + parse_quarantine(
-        (DATA / "quarantine.json").read_text(), "q.json")
+        (DATA / "quarantine.json").read_text(), "q.json"
+    )
     held = evaluate_bvt(results, entries, TODAY)
     assert held.status is Status.PASS and held.quarantined == 2
     assert any("quarantined until 2026-12-31" in r.message for r in held.reasons)
@@ -179,4 +188,3 @@ def test_flaky_is_reported_not_blocking() -> None:
 
 def test_no_results_is_inconclusive() -> None:
     assert evaluate_bvt((), (), TODAY).status is Status.INCONCLUSIVE
-

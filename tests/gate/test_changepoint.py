@@ -105,7 +105,9 @@ def test_tcpd_f1_examples() -> None:
 def test_tcpd_cover_examples() -> None:
     assert partition([3, 5], 8) == [{0, 1, 2}, {3, 4}, {5, 6, 7}]
     assert partition([0, 4], 6) == [{0, 1, 2, 3}, {4, 5}]
-    assert covering({"1": [10, 20], "2": [10], "3": [0, 5]}, [10, 20], 45) == pytest.approx(0.7962962962962963)
+    assert covering({"1": [10, 20], "2": [10], "3": [0, 5]}, [10, 20], 45) == pytest.approx(
+        0.7962962962962963
+    )
     assert covering({"1": [], "2": [10], "3": [40]}, [10], 45) == pytest.approx(0.7954144620811286)
     assert covering({"1": [], "2": [10], "3": [40]}, [], 45) == pytest.approx(0.8189300411522634)
 
@@ -117,8 +119,10 @@ OTAVA_PY = ROOT / ".venv-otava" / "bin" / "python"
 @pytest.mark.skipif(not OTAVA_PY.exists(), reason="no .venv-otava (make otava-env)")
 def test_same_change_points_as_the_otava_package() -> None:
     proc = subprocess.run(
-        [str(OTAVA_PY), str(ROOT / "tests/gate/otava_compare.py")], capture_output=True, text=True, check=False
+        [str(OTAVA_PY), str(ROOT / "tests/gate/otava_compare.py")],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert " 0 differ" in proc.stdout
-
+    assert " 0 outside the known ties" in proc.stdout

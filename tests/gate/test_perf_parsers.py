@@ -1,4 +1,4 @@
-"""Every benchmark-output parser on real samples, and on bad input (truncated, malformed, empty, wrong format)."""
+"""Every benchmark-output parser on real samples and on bad input: truncated, malformed, empty, wrong."""
 
 from __future__ import annotations
 
@@ -71,7 +71,11 @@ def test_netperf_text_wrapped_and_pkb_json() -> None:
     assert text["netperf.udp_rr.latency_p90_us"] == 487  # field name wrapped over two lines
     ms = perf.load_file(SAMPLES / "pkb/netperf_results.json")
     names = {m.name for m in ms}
-    assert {"netperf.tcp_rr.throughput", "netperf.tcp_crr.throughput", "netperf.udp_stream.throughput"} <= names
+    assert {
+        "netperf.tcp_rr.throughput",
+        "netperf.tcp_crr.throughput",
+        "netperf.udp_stream.throughput",
+    } <= names
     remotes = {dict(m.labels)["remote"] for m in ms}
     assert {"104.154.50.86", "10.240.31.117"} <= remotes
     grouped = group_samples(ms)
@@ -90,7 +94,9 @@ def test_systemd_analyze_time_and_critical_chain() -> None:
     assert time["systemd.boot.total"] == pytest.approx(68.47)
     assert time["systemd.boot.userspace"] == pytest.approx(64.21)
     assert time["systemd.boot.graphical.target"] == pytest.approx(64.187)
-    assert by_name(SAMPLES / "pkb/linux_boot/systemd1.output") == {"systemd.critical_chain.graphical.target": 2.741}
+    assert by_name(SAMPLES / "pkb/linux_boot/systemd1.output") == {
+        "systemd.critical_chain.graphical.target": 2.741
+    }
     chain = by_name(SAMPLES / "pkb/linux_boot/systemd2.output")
     assert chain == {"systemd.critical_chain.systemd-sysctl.service": pytest.approx(103e-6)}
 
@@ -131,16 +137,26 @@ REAL = [
     DATA / "pkb-samples.json",
     DATA / "generic.jsonl",
 ]
-EXPECTED = ["fio", "fio", "iperf3", "sysbench", "netperf", "stress-ng", "systemd-analyze", "clusterloader2",
-            "pkb", "jsonl"]
+EXPECTED = [
+    "fio",
+    "fio",
+    "iperf3",
+    "sysbench",
+    "netperf",
+    "stress-ng",
+    "systemd-analyze",
+    "clusterloader2",
+    "pkb",
+    "jsonl",
+]
 
 
-@pytest.mark.parametrize(("path", "fmt"), list(zip(REAL, EXPECTED)), ids=EXPECTED)
+@pytest.mark.parametrize(("path", "fmt"), list(zip(REAL, EXPECTED, strict=True)), ids=EXPECTED)
 def test_auto_detection(path: Path, fmt: str) -> None:
     assert perf.detect(path.read_text(), str(path)).name == fmt
 
 
-@pytest.mark.parametrize(("path", "fmt"), list(zip(REAL, EXPECTED)), ids=EXPECTED)
+@pytest.mark.parametrize(("path", "fmt"), list(zip(REAL, EXPECTED, strict=True)), ids=EXPECTED)
 def test_truncated_file_is_an_error_naming_it(path: Path, fmt: str) -> None:
     text = path.read_text()
     cut = text[: len(text) // 4]  # before each format's measurement is complete
@@ -151,11 +167,11 @@ def test_truncated_file_is_an_error_naming_it(path: Path, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", EXPECTED)
 def test_empty_file_is_an_error(fmt: str) -> None:
-    with pytest.raises(InputError, match="empty.out: empty"):
+    with pytest.raises(InputError, match=r"empty\.out: empty"):
         perf.parse_text("  \n", "empty.out", fmt)
 
 
-@pytest.mark.parametrize(("path", "fmt"), list(zip(REAL, EXPECTED)), ids=EXPECTED)
+@pytest.mark.parametrize(("path", "fmt"), list(zip(REAL, EXPECTED, strict=True)), ids=EXPECTED)
 def test_wrong_format_is_an_error(path: Path, fmt: str) -> None:
     other = REAL[(REAL.index(path) + 3) % len(REAL)]
     with pytest.raises(InputError):
@@ -173,21 +189,44 @@ def test_unknown_text_and_unknown_format() -> None:
     ("fmt", "text", "message"),
     [
         ("fio", '{"fio version": "fio-3.1", "jobs": [{"jobname": "a", "error": 5, "read": {}}]}', "error 5"),
-        ("fio", '{"fio version": "fio-3.1", "jobs": [{"jobname": "a", "read": {"iops": "x", "runtime": 1}}]}',
-         "not a number"),
-        ("iperf3", '{"start": {}, "intervals": [], "end": {}, "error": "unable to connect to server"}',
-         "unable to connect"),
-        ("jsonl", '{"metric": "a", "value": 1, "unit": "s", "labels": {"family": "cpu"}}', "labels.direction"),
-        ("jsonl", '{"metric": "a", "value": "1", "labels": {"family": "cpu", "direction": "lower"}}',
-         "not a number"),
-        ("jsonl", '{"metric": "a", "value": 1, "labels": {"family": "gpu", "direction": "lower"}}',
-         "unknown metric family"),
-        ("jsonl", '{"metric": "a", "value": NaN, "labels": {"family": "cpu", "direction": "lower"}}',
-         "non-finite"),
+        (
+            "fio",
+            '{"fio version": "fio-3.1", "jobs": [{"jobname": "a", "read": {"iops": "x", "runtime": 1}}]}',
+            "not a number",
+        ),
+        (
+            "iperf3",
+            '{"start": {}, "intervals": [], "end": {}, "error": "unable to connect to server"}',
+            "unable to connect",
+        ),
+        (
+            "jsonl",
+            '{"metric": "a", "value": 1, "unit": "s", "labels": {"family": "cpu"}}',
+            "labels.direction",
+        ),
+        (
+            "jsonl",
+            '{"metric": "a", "value": "1", "labels": {"family": "cpu", "direction": "lower"}}',
+            "not a number",
+        ),
+        (
+            "jsonl",
+            '{"metric": "a", "value": 1, "labels": {"family": "gpu", "direction": "lower"}}',
+            "unknown metric family",
+        ),
+        (
+            "jsonl",
+            '{"metric": "a", "value": NaN, "labels": {"family": "cpu", "direction": "lower"}}',
+            "non-finite",
+        ),
         ("pkb", '{"metric": "x", "value": 3, "unit": "furlongs", "test": "fio"}', "no direction known"),
         ("clusterloader2", '{"version": "v1", "dataItems": []}', "no dataItems"),
-        ("stress-ng", "stress-ng: info:  [1] dispatching hogs: 1 cpu\nstress-ng: fail:  [1] cpu instance 0 "
-         "corrupted bogo-ops counter\n", "failed run"),
+        (
+            "stress-ng",
+            "stress-ng: info:  [1] dispatching hogs: 1 cpu\nstress-ng: fail:  [1] cpu instance 0 "
+            "corrupted bogo-ops counter\n",
+            "failed run",
+        ),
         ("systemd-analyze", "Startup finished in 1.2s (kernel) + 3.4s (userspace)\n", "truncated"),
     ],
 )
@@ -206,9 +245,13 @@ def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
 
 
 def test_group_samples_refuses_one_name_for_two_metrics() -> None:
-    a = perf.parse_text('{"metric": "m", "value": 1, "unit": "s", "labels": {"family": "cpu", '
-                        '"direction": "lower"}}', "a.jsonl")
-    b = perf.parse_text('{"metric": "m", "value": 1, "unit": "ms", "labels": {"family": "cpu", '
-                        '"direction": "lower"}}', "b.jsonl")
-    with pytest.raises(InputError, match="a.jsonl"):
+    a = perf.parse_text(
+        '{"metric": "m", "value": 1, "unit": "s", "labels": {"family": "cpu", "direction": "lower"}}',
+        "a.jsonl",
+    )
+    b = perf.parse_text(
+        '{"metric": "m", "value": 1, "unit": "ms", "labels": {"family": "cpu", "direction": "lower"}}',
+        "b.jsonl",
+    )
+    with pytest.raises(InputError, match=r"a\.jsonl"):
         group_samples([*a, *b])

@@ -18,8 +18,9 @@ from cvewatch.gate.stats import (
 from cvewatch.gate.verdict_types import Status
 
 
-def samples(name: str, values: np.ndarray, direction: Direction = Direction.HIGHER,
-            family: Family = Family.CPU) -> MetricSamples:
+def samples(
+    name: str, values: np.ndarray, direction: Direction = Direction.HIGHER, family: Family = Family.CPU
+) -> MetricSamples:
     return MetricSamples(name, "ops/s", direction, family, tuple(float(v) for v in values))
 
 
@@ -135,7 +136,7 @@ def test_benjamini_hochberg_across_metrics() -> None:
     verdict = compare_run(base, cand)
     raw = [c.p_value for c in verdict.comparisons]
     adjusted = [c.p_adjusted for c in verdict.comparisons]
-    assert all(a >= p for a, p in zip(adjusted, raw))
+    assert all(a >= p for a, p in zip(adjusted, raw, strict=True))
     order = np.argsort(raw)
     k = len(raw)
     manual = np.minimum.accumulate((np.array(raw)[order] * k / np.arange(1, k + 1))[::-1])[::-1]
@@ -148,7 +149,8 @@ def test_bootstrap_is_deterministic_and_order_independent() -> None:
     assert bootstrap_ratio_ci(b, c, 2000, 7) == bootstrap_ratio_ci(b, c, 2000, 7)
     one = compare_run({"x": samples("x", b)}, {"x": samples("x", c)})
     two = compare_run(
-        {"a": samples("a", noise(3)), "x": samples("x", b)}, {"a": samples("a", noise(4)), "x": samples("x", c)}
+        {"a": samples("a", noise(3)), "x": samples("x", b)},
+        {"a": samples("a", noise(4)), "x": samples("x", c)},
     )
     x = next(cmp for cmp in two.comparisons if cmp.name == "x")
     assert (x.ci_low, x.ci_high) == (one.comparisons[0].ci_low, one.comparisons[0].ci_high)

@@ -25,7 +25,9 @@ TODAY = dt.date(2026, 6, 1)
 def perf(shift: float):
     rng = np.random.default_rng(4)
     b = MetricSamples("iops", "IOPS", Direction.HIGHER, Family.STORAGE, tuple(rng.normal(1000, 5, 10)))
-    c = MetricSamples("iops", "IOPS", Direction.HIGHER, Family.STORAGE, tuple(rng.normal(1000 * (1 - shift), 5, 10)))
+    c = MetricSamples(
+        "iops", "IOPS", Direction.HIGHER, Family.STORAGE, tuple(rng.normal(1000 * (1 - shift), 5, 10))
+    )
     return compare_run({"iops": b}, {"iops": c}), b, c
 
 
@@ -62,14 +64,17 @@ def test_fail_beats_inconclusive() -> None:
 
 
 def finding(**kw: object) -> CveFinding:
-    base: dict[str, object] = dict(cve="CVE-2024-3094", package="xz", severity="critical", status="affected",
-                                   fix_available=True)
+    base: dict[str, object] = dict(
+        cve="CVE-2024-3094", package="xz", severity="critical", status="affected", fix_available=True
+    )
     base.update(kw)
     return CveFinding(**base)  # type: ignore[arg-type]
 
 
 def test_cve_gate_blocks_fixable_critical_and_high() -> None:
-    reasons = evaluate_cves([finding(), finding(cve="CVE-2024-6387", package="openssh", severity="High")], TODAY)
+    reasons = evaluate_cves(
+        [finding(), finding(cve="CVE-2024-6387", package="openssh", severity="High")], TODAY
+    )
     assert [r.status for r in reasons] == [Status.FAIL, Status.FAIL]
     verdict = gate_verdict(clean_bvt(), perf(0.0)[0], reasons)
     assert verdict.status is Status.FAIL and verdict.cve is Status.FAIL
@@ -84,7 +89,9 @@ def test_cve_gate_ignores_what_cannot_or_need_not_be_fixed(kw: dict[str, object]
 
 
 def test_cve_waiver_holds_until_it_expires() -> None:
-    waived = finding(waived_until=dt.date(2026, 6, 30), waiver_reason="fix in next image", waiver_author="carol")
+    waived = finding(
+        waived_until=dt.date(2026, 6, 30), waiver_reason="fix in next image", waiver_author="carol"
+    )
     (held,) = evaluate_cves([waived], TODAY)
     assert not held.blocking and "waived until 2026-06-30 by carol" in held.message
     (expired,) = evaluate_cves([waived], dt.date(2026, 7, 1))

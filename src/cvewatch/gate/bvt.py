@@ -73,4 +73,3 @@ def evaluate_bvt(
         status=status,
         reasons=tuple(reasons),
     )
-

@@ -7,6 +7,7 @@ Written from the algorithm's description (Matteson and James 2014; Fleming et al
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,14 +64,12 @@ def q_matrix(segment: np.ndarray) -> np.ndarray:
 def candidate(series: np.ndarray, interval: _Interval) -> tuple[int, float]:
     """The best split τ of ``series[start:stop]`` and its Q (first maximum in row-major order).
 
-    Values within 1e-13 (relative, a few hundred ulps) of the maximum count as ties: Otava's recurrences and our prefix sums
-    round differently, and data with few decimals has exact ties that rounding must not break.
+    Exact ties of Q are broken like Otava's (first in row-major order); Otava computes Q by recurrences and
+    we by prefix sums, so a tie in one may be split by rounding in the other (``docs/BENCHMARKS.md``).
     """
     start, stop = interval
     q = q_matrix(series[start:stop])
-    best = float(q.max())
-    first = int(np.flatnonzero(q >= best - 1e-13 * max(abs(best), 1e-12))[0])
-    i, j = np.unravel_index(first, q.shape)
+    i, j = np.unravel_index(int(np.argmax(q)), q.shape)
     return start + int(i) + 1, float(q[i, j])
 
 
@@ -89,7 +88,7 @@ def ttest(left: np.ndarray, right: np.ndarray, index: int) -> ChangePoint:
 def intervals(indices: Sequence[int], length: int) -> list[_Interval]:
     """The segments between sorted change points (empty ones dropped)."""
     bounds = [0, *indices, length]
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if a != b]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if a != b]
 
 
 def point_stats(series: np.ndarray, index: int, segments: list[_Interval]) -> ChangePoint:
@@ -141,7 +140,9 @@ def split(series: np.ndarray, window_len: int, max_pvalue: float) -> list[Change
     return [point_stats(series, i, segments) for i in found]
 
 
-def merge(points: list[ChangePoint], series: np.ndarray, max_pvalue: float, min_magnitude: float) -> list[ChangePoint]:
+def merge(
+    points: list[ChangePoint], series: np.ndarray, max_pvalue: float, min_magnitude: float
+) -> list[ChangePoint]:
     """Drop weak change points: the least significant first, then the smallest while ≤ the floor (§10.4).
 
     As in Otava, after a removal the statistics of the points at the removed position and the one after
@@ -178,7 +179,10 @@ def fill_missing(values: Sequence[float | None]) -> np.ndarray:
 
 
 def detect_change_points(
-    values: Sequence[float | None], window_len: int = 30, max_pvalue: float = 0.01, min_magnitude: float = 0.05
+    values: Sequence[float | None],
+    window_len: int = 30,
+    max_pvalue: float = 0.01,
+    min_magnitude: float = 0.05,
 ) -> tuple[ChangePoint, ...]:
     """Otava's change points of a series: split at the weak threshold, then merge (§10.3, §10.4)."""
     series = fill_missing(values)
@@ -186,7 +190,9 @@ def detect_change_points(
     return tuple(merge(weak, series, max_pvalue, min_magnitude))
 
 
-def ttest_segmentation(values: Sequence[float | None], alpha: float = 0.01, min_size: int = 5) -> tuple[int, ...]:
+def ttest_segmentation(
+    values: Sequence[float | None], alpha: float = 0.01, min_size: int = 5
+) -> tuple[int, ...]:
     """The baseline detector: binary segmentation at the largest Welch |t|, kept when p < ``alpha``."""
     series = fill_missing(values)
     found: list[int] = []

@@ -13,12 +13,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-from cvewatch.gate.changepoint import ChangePoint  # noqa: E402
-from cvewatch.gate.stats import MetricComparison  # noqa: E402
+from cvewatch.gate.changepoint import ChangePoint
+from cvewatch.gate.stats import MetricComparison
 
 FORMATS = ("png", "svg")
 plt.rcParams["svg.hashsalt"] = "cvewatch-gate"
@@ -46,7 +46,9 @@ def distributions_chart(
         ax.scatter(pos + jitter.uniform(-0.08, 0.08, len(values)), values, s=14, alpha=0.7)
     better = "higher" if comparison.direction.value == "higher" else "lower"
     ax.set_ylabel(f"{comparison.unit} ({better} is better)")
-    ax.set_title(f"{comparison.name}: {comparison.status.value}, {comparison.change_percent:+.1f} %", fontsize=9)
+    ax.set_title(
+        f"{comparison.name}: {comparison.status.value}, {comparison.change_percent:+.1f} %", fontsize=9
+    )
     return _render(fig, fmt)
 
 

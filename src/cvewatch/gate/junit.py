@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from junitparser import xunit2
 
@@ -53,7 +54,8 @@ class _Attempt:
     message: str
 
 
-def _attempt(case: xunit2.TestCase) -> _Attempt:
+def _attempt(case: Any) -> _Attempt:
+    """One ``<testcase>`` (a ``junitparser.xunit2.TestCase``; junitparser's own types are loose)."""
     classname, name = case.classname or "", case.name or ""
     test_id = f"{classname}::{name}" if classname else name
     interim = case.interim_result
@@ -71,7 +73,7 @@ def _attempt(case: xunit2.TestCase) -> _Attempt:
     return _Attempt(test_id, outcome, len(interim), message)
 
 
-def _message(case: xunit2.TestCase) -> str:
+def _message(case: Any) -> str:
     results = case.result
     return str(results[0].message or results[0].type or "") if results else ""
 
@@ -109,14 +111,15 @@ def parse_junit(data: bytes, source: str) -> tuple[TestResult, ...]:
     return tuple(_fold(attempts, source) for _, attempts in sorted(by_id.items()))
 
 
-def _suites(report: xunit2.JUnitXml) -> list[xunit2.TestSuite]:
+def _suites(report: Any) -> list[Any]:
     """Every ``<testsuite>``, also nested ones (some reporters nest suites in suites)."""
-    found = []
-    pending = list(report)
+    found: list[Any] = []
+    pending: list[Any] = list(report)
     while pending:
         suite = pending.pop(0)
         found.append(suite)
-        pending.extend(xunit2.TestSuite.fromelem(e) for e in suite._elem.iterfind("testsuite"))
+        suite_type: Any = xunit2.TestSuite
+        pending.extend(suite_type.fromelem(e) for e in suite._elem.iterfind("testsuite"))
     return found
 
 

@@ -66,7 +66,9 @@ def _entry(raw: Any, index: int, source: str) -> QuarantineEntry:
     for key in ("test", "owner", "reason", "expires"):
         if key not in raw or (isinstance(raw[key], str) and not raw[key].strip()):
             raise InputError(f"{where} has no {key}", source)
-    return QuarantineEntry(str(raw["test"]), str(raw["owner"]), str(raw["reason"]), _date(raw["expires"], where, source))
+    return QuarantineEntry(
+        str(raw["test"]), str(raw["owner"]), str(raw["reason"]), _date(raw["expires"], where, source)
+    )
 
 
 def parse_quarantine(text: str, source: str) -> tuple[QuarantineEntry, ...]:

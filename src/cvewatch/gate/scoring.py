@@ -4,6 +4,7 @@ Williams 2020): F1 with a margin, and segmentation cover. Index 0 counts as a ch
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 
 
@@ -34,7 +35,7 @@ def f_measure(annotations: Mapping[str, Iterable[int]], predicted: Iterable[int]
 def partition(points: Iterable[int], length: int) -> list[set[int]]:
     """The segments of ``range(length)`` that change points start."""
     bounds = sorted({p for p in points if 0 < p < length} | {0, length})
-    return [set(range(a, b)) for a, b in zip(bounds, bounds[1:])]
+    return [set(range(a, b)) for a, b in itertools.pairwise(bounds)]
 
 
 def cover_single(predicted: list[set[int]], truth: list[set[int]]) -> float:

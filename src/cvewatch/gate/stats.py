@@ -175,7 +175,8 @@ def more_runs(d_hat: float, d_low: float, d_high: float, boundary: float, n_b: i
 def _describe(raw: _Raw, p_adj: float, margin: float) -> str:
     low, high = raw.ci
     return (
-        f"median {(raw.ratio - 1) * 100:+.1f} % (95 % CI {(low - 1) * 100:+.1f} % .. {(high - 1) * 100:+.1f} %), "
+        f"median {(raw.ratio - 1) * 100:+.1f} % "
+        f"(95 % CI {(low - 1) * 100:+.1f} % .. {(high - 1) * 100:+.1f} %), "
         f"p = {raw.p:.2g} (BH {p_adj:.2g}), margin {margin * 100:g} %"
     )
 
@@ -203,9 +204,26 @@ def _decide(raw: _Raw, p_adj: float, settings: GateSettings) -> MetricComparison
     if unstable:
         text += f"; unstable: baseline CV {cv * 100:.1f} % > half the margin {margin * 50:g} %, not blocking"
     return MetricComparison(
-        s.name, s.unit, s.family, s.direction, len(raw.b), len(raw.c), float(np.median(raw.b)),
-        float(np.median(raw.c)), raw.ratio, raw.ci[0], raw.ci[1], raw.p, p_adj, margin, cv, unstable,
-        significant, status, runs, text,
+        s.name,
+        s.unit,
+        s.family,
+        s.direction,
+        len(raw.b),
+        len(raw.c),
+        float(np.median(raw.b)),
+        float(np.median(raw.c)),
+        raw.ratio,
+        raw.ci[0],
+        raw.ci[1],
+        raw.p,
+        p_adj,
+        margin,
+        cv,
+        unstable,
+        significant,
+        status,
+        runs,
+        text,
     )
 
 
@@ -229,7 +247,7 @@ def compare_run(
         _check_pair(baseline[name], candidate[name])
     raws = [_raw(candidate[name], baseline[name], settings) for name in common]
     adjusted = sps.false_discovery_control([r.p for r in raws], method="bh") if raws else []
-    comparisons = tuple(_decide(r, float(p), settings) for r, p in zip(raws, adjusted))
+    comparisons = tuple(_decide(r, float(p), settings) for r, p in zip(raws, adjusted, strict=True))
     reasons = [
         Reason("perf", c.name, c.status, c.reason, blocking=not c.unstable and c.status is not Status.PASS)
         for c in comparisons
@@ -239,5 +257,7 @@ def compare_run(
     for name in sorted(set(candidate) - set(baseline)):
         reasons.append(Reason("perf", name, Status.PASS, "new metric: no baseline", blocking=False))
     if not comparisons:
-        reasons.append(Reason("perf", "perf", Status.INCONCLUSIVE, "no metric in both baseline and candidate"))
+        reasons.append(
+            Reason("perf", "perf", Status.INCONCLUSIVE, "no metric in both baseline and candidate")
+        )
     return PerfVerdict(comparisons, combine(reasons), tuple(reasons))

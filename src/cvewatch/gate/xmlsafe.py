@@ -30,7 +30,9 @@ def parse_xml(data: bytes, source: str) -> etree._Element:
         raise InputError("empty XML document", source)
     head = data[:4096].upper()
     if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper():
-        raise InputError("XML with a DOCTYPE or entity declarations is refused (XXE / entity expansion)", source)
+        raise InputError(
+            "XML with a DOCTYPE or entity declarations is refused (XXE / entity expansion)", source
+        )
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:

@@ -31,8 +31,14 @@ def _item(item: Any, index: int, source: str) -> list[Measurement]:
     base = _item_name(item.get("labels", {}), index, source)
     direction = Direction.HIGHER if "/s" in unit else Direction.LOWER
     return [
-        Measurement(f"clusterloader2.{base}.{key}", number(value, f"{what}.data.{key}", source), unit,
-                    direction, Family.CLUSTER, source)
+        Measurement(
+            f"clusterloader2.{base}.{key}",
+            number(value, f"{what}.data.{key}", source),
+            unit,
+            direction,
+            Family.CLUSTER,
+            source,
+        )
         for key, value in sorted(data.items())
     ]
 

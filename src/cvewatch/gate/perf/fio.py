@@ -59,7 +59,12 @@ def _direction(job: str, rw: str, section: Any, source: str) -> list[tuple[str, 
         return []
     rows = [
         (f"fio.{job}.{rw}.iops", iops, "IOPS", Direction.HIGHER),
-        (f"fio.{job}.{rw}.bw", number(member(section, "bw", what, source), what, source), "KiB/s", Direction.HIGHER),
+        (
+            f"fio.{job}.{rw}.bw",
+            number(member(section, "bw", what, source), what, source),
+            "KiB/s",
+            Direction.HIGHER,
+        ),
     ]
     for name, value in _latency(section, f"{what} clat", source).items():
         rows.append((f"fio.{job}.{rw}.{name}", value, "us", Direction.LOWER))
@@ -90,7 +95,9 @@ class FioParser(PerfParser):
                 if rw in job:
                     for metric, value, unit, direction in _direction(name, rw, job[rw], source):
                         labels = (("fio_version", version), ("job", name))
-                        out.append(Measurement(metric, value, unit, direction, Family.STORAGE, source, labels))
+                        out.append(
+                            Measurement(metric, value, unit, direction, Family.STORAGE, source, labels)
+                        )
         if not out:
             raise InputError("fio output without any job that did I/O", source)
         return out

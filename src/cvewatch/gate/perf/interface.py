@@ -93,7 +93,9 @@ def load_json(text: str, source: str, what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"malformed or truncated {what} JSON: {exc.msg} (line {exc.lineno})", source) from None
+        raise InputError(
+            f"malformed or truncated {what} JSON: {exc.msg} (line {exc.lineno})", source
+        ) from None
 
 
 def number(value: object, what: str, source: str) -> float:

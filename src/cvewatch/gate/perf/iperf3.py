@@ -41,10 +41,18 @@ def _tcp(end: Any, prefix: str, source: str) -> list[tuple[str, float, str, Dire
 def _udp(end: Any, prefix: str, source: str) -> list[tuple[str, float, str, Direction]]:
     section = member(end, "sum", "iperf3 end", source)
     return [
-        (f"{prefix}.bits_per_second", number(member(section, "bits_per_second", "sum", source), "bps", source),
-         "bit/s", Direction.HIGHER),
-        (f"{prefix}.jitter_ms", number(member(section, "jitter_ms", "sum", source), "jitter", source),
-         "ms", Direction.LOWER),
+        (
+            f"{prefix}.bits_per_second",
+            number(member(section, "bits_per_second", "sum", source), "bps", source),
+            "bit/s",
+            Direction.HIGHER,
+        ),
+        (
+            f"{prefix}.jitter_ms",
+            number(member(section, "jitter_ms", "sum", source), "jitter", source),
+            "ms",
+            Direction.LOWER,
+        ),
     ]
 
 

@@ -24,7 +24,9 @@ def json_lines(text: str, source: str, what: str) -> list[tuple[int, Any]]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"line {lineno}: malformed or truncated {what} JSON: {exc.msg}", source) from None
+            raise InputError(
+                f"line {lineno}: malformed or truncated {what} JSON: {exc.msg}", source
+            ) from None
         if not isinstance(obj, dict):
             raise InputError(f"line {lineno}: a {what} line must be a JSON object", source)
         out.append((lineno, obj))
@@ -59,7 +61,9 @@ class JsonLinesParser(PerfParser):
 
     def sniff(self, text: str) -> bool:
         first = text.lstrip().split("\n", 1)[0]
-        return first.startswith("{") and '"metric"' in first and '"labels"' in first and '"run_uri"' not in first
+        return (
+            first.startswith("{") and '"metric"' in first and '"labels"' in first and '"run_uri"' not in first
+        )
 
     def parse(self, text: str, source: str) -> list[Measurement]:
         return [_measurement(n, obj, source) for n, obj in json_lines(text, source, "metrics")]

@@ -5,7 +5,8 @@ then the line of values. PerfKitBenchmarker's JSON keeps a list of ``[banner, fi
 triples. Metrics per test (``tcp_stream``, ``tcp_rr``, ``tcp_crr``, ``udp_stream``, ``udp_rr``): the
 throughput (higher is better, in its reported unit) and the 50th/90th/99th percentile latencies (µs, lower
 is better) when selected. UDP tests print one value more than they name (netperf's own quirk): extra
-trailing values are ignored, fewer values than names is a truncated file. The remote host is a label, not part of the metric's name.
+trailing values are ignored, fewer values than names is a truncated file. The remote host is a label,
+not part of the metric's name.
 """
 
 from __future__ import annotations
@@ -40,12 +41,20 @@ def _one(banner: str, header: str, values: str, source: str) -> list[Measurement
     if len(cells) < len(fields):
         raise InputError(f"netperf {test}: {len(fields)} field names but {len(cells)} values", source)
     # netperf's UDP tests print one value more than they name (the MSS, -1): extra values are ignored.
-    row = dict(zip(fields, cells))
+    row = dict(zip(fields, cells[: len(fields)], strict=True))
     if "Throughput" not in row:
         raise InputError(f"netperf {test}: no Throughput field", source)
     labels = (("remote", remote),)
-    out = [_measure(f"netperf.{test}.throughput", row["Throughput"], row.get("Throughput Units", ""),
-                    Direction.HIGHER, source, labels)]
+    out = [
+        _measure(
+            f"netperf.{test}.throughput",
+            row["Throughput"],
+            row.get("Throughput Units", ""),
+            Direction.HIGHER,
+            source,
+            labels,
+        )
+    ]
     for field, name in _LATENCY.items():
         if field in row:
             out.append(_measure(f"netperf.{test}.{name}", row[field], "us", Direction.LOWER, source, labels))
@@ -102,4 +111,3 @@ class NetperfParser(PerfParser):
         if not blocks:
             raise InputError("no netperf test in this file", source)
         return [m for block in blocks for m in _one(*block, source)]
-

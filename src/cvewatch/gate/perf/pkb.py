@@ -77,5 +77,7 @@ class PkbParser(PerfParser):
             elif not unit.strip() and value == 0:
                 continue
             family, direction = _family(test, where, source), _direction(unit, where, source)
-            out.append(Measurement(f"pkb.{test}.{metric}", value, unit, direction, family, source, _labels(obj)))
+            out.append(
+                Measurement(f"pkb.{test}.{metric}", value, unit, direction, family, source, _labels(obj))
+            )
         return out

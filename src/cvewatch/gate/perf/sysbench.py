@@ -81,8 +81,13 @@ def _kind(run: str) -> str:
 def _runs(text: str) -> list[tuple[str, str, str]]:
     """``(prefix, version, body)`` for every run in the file."""
     banners = list(_BANNER.finditer(text))
+    if not banners:
+        return []
     ends = [b.start() for b in banners[1:]] + [len(text)]
-    return [(b.group("prefix").strip(), b.group("version"), text[b.start() : e]) for b, e in zip(banners, ends)]
+    return [
+        (b.group("prefix").strip(), b.group("version"), text[b.start() : e])
+        for b, e in zip(banners, ends, strict=True)
+    ]
 
 
 @register
@@ -113,5 +118,9 @@ class SysbenchParser(PerfParser):
             tag = "." + re.sub(r"\W+", "", prefix).lower() if prefix else ""
             labels = (("sysbench_version", version), ("test", kind))
             for name, value, unit, direction, family in rows:
-                out.append(Measurement(f"sysbench.{kind}{tag}.{name}", value, unit, direction, family, source, labels))
+                out.append(
+                    Measurement(
+                        f"sysbench.{kind}{tag}.{name}", value, unit, direction, family, source, labels
+                    )
+                )
         return out

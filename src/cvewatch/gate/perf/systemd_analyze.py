@@ -3,7 +3,8 @@
 ``time``: "Startup finished in 1.5s (kernel) + 2.3s (initrd) + 7.3s (userspace) = 11.2s" gives the total
 and every phase (s, lower is better); "graphical.target reached after 7.3s in userspace" gives that target.
 ``critical-chain``: the first unit line (the default target, "graphical.target @2.741s", or the unit asked
-for, "systemd-sysctl.service +103us") gives the time it was up: its "@" time plus its "+" start time. Family cluster (a node's boot is part of cluster create and upgrade times).
+for, "systemd-sysctl.service +103us") gives the time it was up: its "@" time plus its "+" start time.
+Family cluster (a node's boot is part of cluster create and upgrade times).
 """
 
 from __future__ import annotations
