@@ -6,6 +6,9 @@ from __future__ import annotations
 class CvewatchError(Exception):
     """Base of every error cvewatch raises on purpose."""
 
+    #: the command line's exit status for it
+    exit_status = 1
+
 
 class InputError(CvewatchError):
     """Input that cannot be read or parsed (a file, a record, a line).
@@ -28,6 +31,12 @@ class RecordError(InputError):
 
 class StoreError(CvewatchError):
     """The database cannot be opened, migrated or written."""
+
+
+class StoreBusy(StoreError):
+    """Another process holds one of the store's locks (a run, a migration) longer than this one waits."""
+
+    exit_status = 75  # EX_TEMPFAIL: not a failure of this run; try again later
 
 
 class NotFoundError(CvewatchError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cvewatch.config import DEFAULT_CRON, Settings, SourceSettings, load_settings, settings_from
-from cvewatch.errors import ConfigError
+from cvewatch.errors import ConfigError, StoreError
 from cvewatch.sources.kev import KEV_URL
 from cvewatch.store.db import open_engine
 from cvewatch.store.models import VerdictRow
@@ -162,6 +164,26 @@ except CvewatchError as exc:
 """
 
 
+@contextlib.contextmanager
+def held_by_another_thread(url: str) -> Iterator[None]:
+    """The run lock held by another thread of this process (another holder, as another process is)."""
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with run_lock(url):
+            taken.set()
+            done.wait(120)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert taken.wait(60)
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 def _wait_first(procs: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
     deadline = datetime.now(UTC) + timedelta(seconds=120)
     while datetime.now(UTC) < deadline:
@@ -207,17 +229,39 @@ def _race(url: str, tmp_path: Path) -> None:
 def test_two_processes_at_once(db_url: str, tmp_path: Path) -> None:
     """On SQLite (a lock file next to the database) and on PostgreSQL (an advisory lock)."""
     _race(db_url, tmp_path)
-    # once released, the lock can be taken again
+    # once released, the lock can be taken again; the same thread takes it again without waiting for
+    # itself (re-entrant), another thread is another holder
     with run_lock(db_url) as info:
         assert info is not None and info.pid == os.getpid()
-        with pytest.raises(LockHeld, match=LOCK_MESSAGE), run_lock(db_url):
-            pass
+        with run_lock(db_url, wait=600) as again:
+            assert again == info
+        raised: list[BaseException] = []
+
+        def other() -> None:
+            try:
+                with run_lock(db_url):
+                    pass
+            except LockHeld as exc:
+                raised.append(exc)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert len(raised) == 1 and LOCK_MESSAGE in str(raised[0])
+    # the outermost block released it
+    with run_lock(db_url):
+        pass
 
 
 def test_sqlite_lock_file_is_next_to_the_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'data' / 'store.sqlite'}"
     assert lock_file_for(url) == tmp_path / "data" / "store.sqlite.lock"
     assert lock_file_for("sqlite://") is None
+    # a store's folder is never made by its lock (only the default store's folder is, by cvewatch.store.db)
+    with pytest.raises(StoreError, match="does not exist"), run_lock(url):
+        pass
+    assert not (tmp_path / "data").exists()
+    (tmp_path / "data").mkdir()
     with run_lock(url):
         held = json.loads((tmp_path / "data" / "store.sqlite.lock").read_text())
         assert held["pid"] == os.getpid()
@@ -334,7 +378,7 @@ def test_run_forever_runs_at_fire_times_and_skips_when_locked(tmp_path: Path, sh
     assert ran == 2
     assert lines[0] == "next run at 2026-03-01 12:00:00 UTC (0 */12 * * *, UTC)"
     assert sum("sync nvd-files" in line for line in lines) == 2
-    with run_lock(url):
+    with held_by_another_thread(url):  # the lock is re-entrant in one thread: another one holds it here
         lines.clear()
         run_forever(url, settings, log=lines.append, now=lambda: next(clock), max_runs=1)
     assert any(line.startswith(f"skipped: {LOCK_MESSAGE}") for line in lines)

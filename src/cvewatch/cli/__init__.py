@@ -59,11 +59,24 @@ def main_options(
             "--db", envvar="CVEWATCH_DB", help="Store URL: sqlite:///PATH or postgresql+psycopg://…"
         ),
     ] = None,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            envvar="CVEWATCH_LOCK_WAIT",
+            min=0,
+            metavar="SECONDS",
+            help="How long a command waits for the store's run lock (or a migration) another process "
+            "holds; 0: fail at once (exit status 75). Default: 600 s; `schedule --once`: 0.",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
     State.db_url = db_url
+    State.lock_wait = wait
 
 
 def main() -> None:

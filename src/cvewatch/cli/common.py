@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -13,12 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cvewatch.errors import CvewatchError
+from cvewatch.errors import CvewatchError, StoreBusy
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from cvewatch.matching.verdict import Verdict
+    from cvewatch.store.locks import LockInfo, LockKind
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -27,16 +29,68 @@ out = Console()
 err = Console(stderr=True)
 
 
+#: the exit status when another process holds the store's lock (EX_TEMPFAIL: try again later)
+LOCK_HELD_EXIT = StoreBusy.exit_status
+
+
 class State:
     """Global options, set by the main callback."""
 
     db_url: str | None = None
+    lock_wait: float | None = None  # --wait; None: the command's default
+    # inside a @writes command: what holds the run lock until the command ends
+    run_stack: contextlib.ExitStack | None = None
+
+
+def store_url() -> str:
+    """The store's URL (``--db``, ``$CVEWATCH_DB`` or the default file), checked before anything is
+    created; only the default location's folder is made."""
+    from cvewatch.store.db import resolve_url
+
+    return resolve_url(State.db_url)
+
+
+def lock_wait(default: float | None = None) -> float:
+    """Seconds to wait for a lock another process holds: ``--wait``, else ``default``, else
+    :data:`cvewatch.tracking.lock.DEFAULT_WAIT`."""
+    if State.lock_wait is not None:
+        return State.lock_wait
+    if default is not None:
+        return default
+    from cvewatch.tracking.lock import DEFAULT_WAIT
+
+    return DEFAULT_WAIT
+
+
+def say_waiting(kind: LockKind, holder: LockInfo, wait: float) -> None:
+    """Told once by a lock this process starts to wait for."""
+    limit = "as long as it takes" if wait == float("inf") else f"up to {wait:g} s"
+    err.print(
+        f"waiting for the {kind.name} held by {holder.who()} since {holder.since_text()} "
+        f"({holder.where}; {limit}, see --wait)",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def locked_store_url() -> str:
+    """The store's URL; inside a ``@writes`` command the run lock is taken first (once: the lock is
+    re-entrant), waiting for another run up to ``--wait`` seconds."""
+    url = store_url()
+    if State.run_stack is not None:
+        from cvewatch.tracking.lock import run_lock
+
+        State.run_stack.enter_context(run_lock(url, wait=lock_wait(), on_wait=say_waiting))
+    return url
 
 
 def engine() -> Engine:
+    """The store, migrated to head (waiting for another process's migration as for the run lock); inside
+    a ``@writes`` command, under the run lock."""
     from cvewatch.store.db import open_engine
 
-    return open_engine(State.db_url)
+    return open_engine(locked_store_url(), wait=lock_wait(), on_wait=say_waiting)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -44,16 +98,52 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _os_error_line(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    return f"{exc.filename}: {what}" if exc.filename is not None else what
+
+
 def handled(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn a CvewatchError into one clear line on stderr and exit status 1."""
+    """Turn a CvewatchError into one clear line on stderr and exit status 1 (75 when another process holds
+    the store's lock). A file that cannot be read or written (an OSError) and a database that fails under
+    the command (an OperationalError: the server went away, a disk is full) are one line too."""
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except CvewatchError as exc:
-            fail(str(exc).replace("[", r"\["))
+            fail(str(exc).replace("[", r"\["), exc.exit_status)
             raise AssertionError("unreachable") from exc
+        except OSError as exc:
+            fail(_os_error_line(exc).replace("[", r"\["))
+            raise AssertionError("unreachable") from exc
+        except Exception as exc:
+            from sqlalchemy.exc import OperationalError
+
+            from cvewatch.store.db import db_error_line
+
+            if isinstance(exc, OperationalError):
+                fail(f"the store failed: {db_error_line(exc)}".replace("[", r"\["))
+            raise
+
+    return wrapper
+
+
+def writes(fn: Callable[P, R]) -> Callable[P, R]:
+    """Mark a command that writes the store: it runs under the store's run lock (the one the scheduler
+    takes), taken when the command first opens the store (:func:`engine`, :func:`locked_store_url`), so
+    that its arguments are checked before it waits, and held until the command ends. Put it below
+    ``@handled``, which turns a lock held too long into one line and exit status 75."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with contextlib.ExitStack() as stack:
+            State.run_stack = stack
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                State.run_stack = None
 
     return wrapper
 

@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems
+from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems, writes
 from cvewatch.cli.inventory import app as inventory_app
 
 
 @inventory_app.command("load-sbom")
 @handled
+@writes
 def load_sbom(
     file: Annotated[
         Path,

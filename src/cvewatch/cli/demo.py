@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from cvewatch.cli.common import State, handled, out, print_summary
+from cvewatch.cli.common import State, handled, locked_store_url, out, print_summary, writes
 
 
 @handled
+@writes
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the database and documents go.")] = Path(
         "demo-out"
@@ -19,6 +20,8 @@ def demo(
     """The whole chain on the embedded demo data: sync, inventory, scan, publish."""
     from cvewatch.demo.run import run_demo
 
+    if State.db_url is not None:  # a store of the user's (else the demo's own, in --out)
+        locked_store_url()
     result = run_demo(out_dir, db_url=State.db_url, say=lambda s: out.print(s, highlight=False))
     print_summary(result.verdicts, f"release {result.release}: verdicts by status and severity")
     print_summary(result.image_verdicts, f"node image {result.image}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems
+from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems, writes
 
 if TYPE_CHECKING:
     from cvewatch.inventory.packages import InstalledPackage
@@ -18,6 +18,7 @@ app = typer.Typer(help="Load the distribution's packages: spec trees and node im
 
 @app.command("load-specs")
 @handled
+@writes
 def load_specs(
     specs_dir: Annotated[Path, typer.Argument(help="A SPECS tree: one folder per package with NAME.spec.")],
     release: Annotated[str, typer.Option("--release", help="The release these specs make, e.g. azl3.")],
@@ -40,6 +41,7 @@ def load_specs(
 
 @app.command("load-image")
 @handled
+@writes
 def load_image(
     file: Annotated[
         Path,

@@ -7,10 +7,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cvewatch.cli.common import STATUS_STYLE, engine, fail, handled, out, print_json, print_summary, warn
+from cvewatch.cli.common import (
+    STATUS_STYLE,
+    engine,
+    fail,
+    handled,
+    out,
+    print_json,
+    print_summary,
+    warn,
+    writes,
+)
 
 
 @handled
+@writes
 def scan(
     release: Annotated[
         str | None, typer.Option("--release", help="Scan a release's source packages.")

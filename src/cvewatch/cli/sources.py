@@ -8,16 +8,27 @@ from typing import Annotated
 
 import typer
 
-from cvewatch.cli.common import State, engine, err, fail, handled, out, report_problems
+from cvewatch.cli.common import (
+    LOCK_HELD_EXIT,
+    State,
+    engine,
+    err,
+    fail,
+    handled,
+    lock_wait,
+    out,
+    report_problems,
+    say_waiting,
+    writes,
+)
 from cvewatch.cli.sync import app
 
 __all__ = ["app", "cve5", "epss", "kev", "schedule"]
 
-LOCK_HELD_EXIT = 75  # EX_TEMPFAIL: another run holds the lock; try again later
-
 
 @app.command("cve5")
 @handled
+@writes
 def cve5(
     source: Annotated[
         str | None,
@@ -58,6 +69,7 @@ def cve5(
 
 @app.command("kev")
 @handled
+@writes
 def kev(
     source: Annotated[
         str | None, typer.Option("--from", help="A URL or file (default: CISA's JSON feed).")
@@ -77,6 +89,7 @@ def kev(
 
 @app.command("epss")
 @handled
+@writes
 def epss(
     source: Annotated[
         str | None,
@@ -117,12 +130,11 @@ def schedule(
     """Sync the configured sources, then scan the configured releases and images, on the cron schedule
     (default twice a day); `--once` runs the job once, as systemd timers and Kubernetes CronJobs do."""
     from cvewatch.config import load_settings
-    from cvewatch.store.db import default_url
+    from cvewatch.store.db import resolve_url
     from cvewatch.tracking.lock import LockHeld
     from cvewatch.tracking.schedule import next_fire_times, run_forever, run_once
 
     settings = load_settings(config)
-    url = State.db_url or settings.db_url or default_url()
 
     def log(message: str) -> None:
         out.print(
@@ -133,6 +145,7 @@ def schedule(
         for at in next_fire_times(settings.cron, datetime.now(UTC), show_next, settings.tz):
             out.print(f"{at:%Y-%m-%d %H:%M:%S} UTC", highlight=False)
         return
+    url = resolve_url(State.db_url or settings.db_url)
     if not once:
         log(
             f"scheduling {settings.cron} ({settings.timezone}); sources: "
@@ -144,7 +157,8 @@ def schedule(
             log("stopped")
         return
     try:
-        report = run_once(url, settings, log=log)
+        # a scheduled run does not wait (the next fire time tries again) unless --wait says so
+        report = run_once(url, settings, log=log, wait=lock_wait(0.0), on_wait=say_waiting)
     except LockHeld as exc:
         err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(LOCK_HELD_EXIT) from exc

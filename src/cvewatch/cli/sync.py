@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cvewatch.cli.common import engine, err, fail, handled, out, print_json, report_problems, warn
+from cvewatch.cli.common import engine, err, fail, handled, out, print_json, report_problems, warn, writes
 from cvewatch.errors import ConfigError
 
 app = typer.Typer(help="Import vulnerability records.", no_args_is_help=True)
@@ -53,6 +53,7 @@ def _parse_since(value: str) -> datetime:
 
 @app.command("nvd")
 @handled
+@writes
 def nvd(
     source: Annotated[
         Path | None,
@@ -160,6 +161,7 @@ def _nvd_files(source: Path) -> None:
 
 @app.command("nvd-feed")
 @handled
+@writes
 def nvd_feed(
     location: Annotated[
         str, typer.Argument(help="A base URL or a folder of nvdcve-2.0-*.json.gz and .meta files.")

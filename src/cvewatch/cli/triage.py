@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cvewatch.cli.common import engine, handled, out, print_json
+from cvewatch.cli.common import engine, handled, out, print_json, writes
 
 app = typer.Typer(
     help="Triage records: decisions by people, which override the matcher.", no_args_is_help=True
@@ -18,6 +18,7 @@ app = typer.Typer(
 
 @app.command("set")
 @handled
+@writes
 def set_cmd(
     cve: Annotated[str, typer.Argument(help="CVE-YYYY-NNNN")],
     package: Annotated[str, typer.Argument(help="Source package name.")],

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -246,7 +247,27 @@ class InstalledPackageRow(Base):
 class VerdictRow(Base):
     __tablename__ = "verdicts"
     __table_args__ = (
-        UniqueConstraint("cve_id", "package", "release_id", "image_id", name="uq_verdicts_scope"),
+        # one verdict per (CVE, package, scope): a release's own verdicts have no image, and a unique
+        # constraint over a NULL image_id would not hold them unique (migration 0008)
+        Index(
+            "uq_verdicts_release_scope",
+            "cve_id",
+            "package",
+            "release_id",
+            unique=True,
+            sqlite_where=text("image_id IS NULL"),
+            postgresql_where=text("image_id IS NULL"),
+        ),
+        Index(
+            "uq_verdicts_image_scope",
+            "cve_id",
+            "package",
+            "release_id",
+            "image_id",
+            unique=True,
+            sqlite_where=text("image_id IS NOT NULL"),
+            postgresql_where=text("image_id IS NOT NULL"),
+        ),
         # a rescan replaces a scope's verdicts by CVE or by package: both lead with the scope
         Index("ix_verdicts_scope_cve", "release_id", "image_id", "cve_id"),
         Index("ix_verdicts_scope_package", "release_id", "image_id", "package"),

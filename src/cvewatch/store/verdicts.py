@@ -10,8 +10,11 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from cvewatch.errors import StoreError
 from cvewatch.matching.verdict import CvssSummary, Evidence, Severity, Status, Verdict
+from cvewatch.store.db import db_error_line
 from cvewatch.store.inventory import image_id, release_id
 from cvewatch.store.models import VerdictRow
 
@@ -162,9 +165,15 @@ def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[t
     names = ", ".join(prep.quote(c) for c in columns)
     driver = conn.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    import psycopg  # COPY is PostgreSQL's, through psycopg; errors come from the driver, unwrapped
+
+    statement = f"COPY {table} ({names}) FROM STDIN"
+    try:
+        with driver.cursor() as cur, cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.IntegrityError as err:  # as an INSERT's would be
+        raise IntegrityError(statement, None, err) from err
 
 
 def _copy_inserts(
@@ -200,8 +209,23 @@ def _copy_updates(conn: Connection, updates: Sequence[tuple[int, Verdict, str]],
 def apply_diff(
     conn: Connection, rid: int, iid: int | None, diff: VerdictDiff, now: datetime | None = None
 ) -> VerdictChanges:
-    """Write ``diff`` into the scope (``now``: the ``scanned_at`` of the rows it writes)."""
-    now = now or datetime.now(UTC)
+    """Write ``diff`` into the scope (``now``: the ``scanned_at`` of the rows it writes). A verdict the
+    scope already has (another scan stored it meanwhile: the store holds one per CVE, package and scope) is
+    a :class:`StoreError`, and the caller's transaction stores nothing."""
+    try:
+        return _apply_diff(conn, rid, iid, diff, now or datetime.now(UTC))
+    except IntegrityError as err:
+        scope = f"release id {rid}" + (f", image id {iid}" if iid is not None else "")
+        raise StoreError(
+            f"another scan stored verdicts of the same scope ({scope}) at the same time; nothing of this "
+            f"scan was stored (scans of one store run under its run lock, as `cvewatch scan` does): "
+            f"{db_error_line(err)}"
+        ) from err
+
+
+def _apply_diff(
+    conn: Connection, rid: int, iid: int | None, diff: VerdictDiff, now: datetime
+) -> VerdictChanges:
     c = T_VERDICT.c
     for start in range(0, len(diff.deletes), 500):
         conn.execute(delete(T_VERDICT).where(c.id.in_(diff.deletes[start : start + 500])))

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from cvewatch.config import Settings, validate_cron
 from cvewatch.errors import ConfigError, CvewatchError
+from cvewatch.store.locks import OnWait
 from cvewatch.tracking.lock import LockHeld, run_lock
 
 __all__ = [
@@ -228,13 +229,22 @@ def run_job(engine: Engine, settings: Settings, *, log: Log | None = None) -> Jo
     return JobReport(started, datetime.now(UTC), tuple(results))
 
 
-def run_once(url: str, settings: Settings, *, log: Log | None = None) -> JobReport:
+def run_once(
+    url: str,
+    settings: Settings,
+    *,
+    log: Log | None = None,
+    wait: float = 0.0,
+    on_wait: OnWait | None = None,
+) -> JobReport:
     """Run the job now under the run lock of the store at ``url`` (migrated first when behind).
-    Raises :class:`~cvewatch.tracking.lock.LockHeld` when another run holds the lock."""
+    Raises :class:`~cvewatch.tracking.lock.LockHeld` when another run holds the lock (after waiting up to
+    ``wait`` seconds for it: by default not at all, the next fire time tries again). The job's steps call
+    the same functions the commands do; none of them takes the lock again (it is re-entrant if one did)."""
     from cvewatch.store.db import open_engine
 
     _sync_steps(settings)  # settings errors before taking the lock
-    with run_lock(url):
+    with run_lock(url, wait=wait, on_wait=on_wait):
         engine = open_engine(url)
         try:
             return run_job(engine, settings, log=log)
