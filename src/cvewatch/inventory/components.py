@@ -65,6 +65,7 @@ TOOLCHAIN_PROVIDERS = {
     "npm": "nodejs",
 }
 
+_DIGITS = frozenset("0123456789")  # ASCII only: str.isdigit() also takes "²" and "٣"
 _BUNDLED_RE = re.compile(r"^bundled\((?P<inner>.+)\)$")
 _TYPED_RE = re.compile(r"^(?P<type>crate|golang|npm|nodejs|python3dist|js|ocaml)\((?P<name>.+)\)$")
 _DEP_RE = re.compile(r"^(?P<name>\S+)(?:\s+(?P<op><=|>=|==|<|>|=)\s+(?P<version>\S+))?$")
@@ -100,9 +101,9 @@ def upstream_version(version: str | None) -> str | None:
     v = version.strip()
     if not v or v.startswith("(") or "%" in v:
         return None
-    if v.startswith("go") and v[2:3].isdigit():
+    if v.startswith("go") and v[2:3] in _DIGITS:
         v = v[2:]
-    if v[:1] in ("v", "V") and v[1:2].isdigit():
+    if v[:1] in ("v", "V") and v[1:2] in _DIGITS:
         v = v[1:]
     v = v.removesuffix("+incompatible")
     return v or None

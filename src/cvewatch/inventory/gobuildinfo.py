@@ -24,7 +24,9 @@ from dataclasses import dataclass
 
 from cvewatch.errors import InputError
 
-_HEAD_RE = re.compile(r"^(?P<binary>\S.*?):\s+(?P<go>go\d+(?:\.\d+)*(?:(?:rc|beta)\d+)?)(?P<rest>\s.*)?$")
+_HEAD_RE = re.compile(
+    r"^(?P<binary>\S.*?):\s+(?P<go>go[0-9]+(?:\.[0-9]+)*(?:(?:rc|beta)[0-9]+)?)(?P<rest>\s.*)?$"
+)
 
 
 @dataclass(frozen=True, slots=True)

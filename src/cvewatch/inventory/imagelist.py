@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cvewatch.errors import InputError
 from cvewatch.inventory.packages import InstalledPackage, Problem
+from cvewatch.versions.rpm import parse_epoch
 
 PACKAGES_BEGIN = "=== Installed Packages Begin"
 PACKAGES_END = "=== Installed Packages End"
@@ -95,9 +96,10 @@ def parse_nevra(s: str) -> InstalledPackage:
     epoch = 0
     if ":" in version:
         e, _, version = version.partition(":")
-        if not e.isdigit():
-            raise InputError(f"not a NEVRA (bad epoch {e!r}): {text!r}")
-        epoch = int(e)
+        try:
+            epoch = parse_epoch(e)
+        except InputError as exc:
+            raise InputError(f"not a NEVRA ({exc}): {text!r}") from None
     if not _NAME_RE.match(name):
         raise InputError(f"not a NEVRA (bad name {name!r}): {text!r}")
     if not version or not _VERSION_RE.match(version):
@@ -229,13 +231,15 @@ def _parse_qf_json_lines(lines: list[str], *, path: str) -> ImageListResult:
             missing = [k for k, v in (("name", name), ("version", version), ("release", release)) if not v]
             problems.append(Problem(path, f"package without {', '.join(missing)}: {entry[:80]!r}", lineno))
             continue
-        if epoch_text is not None and not epoch_text.isdigit():
-            problems.append(Problem(path, f"epoch is not a number: {epoch_text!r}", lineno))
+        try:
+            epoch = parse_epoch(epoch_text) if epoch_text is not None else 0
+        except InputError as exc:
+            problems.append(Problem(path, f"{exc}: {entry[:80]!r}", lineno))
             continue
         if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
             problems.append(Problem(path, f"not a package name, version and release: {entry[:80]!r}", lineno))
             continue
-        packages.append(InstalledPackage(name, int(epoch_text or 0), version, release, arch))
+        packages.append(InstalledPackage(name, epoch, version, release, arch))
     if not packages and not problems:
         problems.append(Problem(path, "no packages: empty list"))
     return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_RPM_QF_JSON)

@@ -94,8 +94,9 @@ class LintResult:
 
 _DASHES = "-‐‑‒–—―−_"  # hyphen-minus, the Unicode hyphens and dashes, minus sign, underscore
 # anything that looks like a CVE id: "cve", an optional dash-like separator, digits, a separator, digits
+# (any decimal digits, "٢٠٢٤" too: an id written with them is not found by tools that match CVE-YYYY-NNNN)
 _CVE_LIKE_RE = re.compile(rf"(?<![A-Za-z0-9])(cve)([{_DASHES}]?)(\d+)(?:([{_DASHES}])(\d+))?", re.IGNORECASE)
-_STRICT_CVE_RE = re.compile(r"^CVE-(\d{4})-(\d{4,7})$")
+_STRICT_CVE_RE = re.compile(r"^CVE-([0-9]{4})-([0-9]{4,7})$")
 _FIRST_CVE_YEAR = 1999
 
 
@@ -113,6 +114,8 @@ def malformed_cve_ids(text: str) -> list[tuple[str, str]]:
                 out.append((token, "no year and sequence number"))
             continue
         why: list[str] = []
+        if not (year + (number or "")).isascii():
+            why.append("digits that are not ASCII 0-9")
         if word != "CVE":
             why.append(f"{word!r} instead of 'CVE'")
         for sep in (sep1, sep2):
@@ -136,11 +139,12 @@ def _year(cve: str) -> int:
 
 # -- reading a folder ------------------------------------------------------------------------------------
 
-_PATCH_LINE_RE = re.compile(r"^\s*Patch(\d*)\s*:\s*(\S+)", re.IGNORECASE)
-_NOPATCH_RE = re.compile(r"^(CVE-\d{4}-\d{4,})\.nopatch$")
+_PATCH_LINE_RE = re.compile(r"^\s*Patch([0-9]*)\s*:\s*(\S+)", re.IGNORECASE)
+_NOPATCH_RE = re.compile(r"^(CVE-[0-9]{4}-[0-9]{4,})\.nopatch$")
 _PATCH_EXTS = (".patch",)
 _STRICT_HEADER_RE = re.compile(
-    r"^\* (Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2}) (\d{4}) "
+    r"^\* (Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{1,2}) "
+    r"([0-9]{4}) "
     r"(\S[^<>]*?) <[^<>\s@]+@[^<>\s]+> - (\S+)$"
 )
 _DAY_RE = re.compile(r"^\*\s*(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b")

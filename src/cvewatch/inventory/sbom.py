@@ -25,6 +25,7 @@ from cvewatch.inventory.imagelist import (
     ImageListResult,
 )
 from cvewatch.inventory.packages import InstalledPackage, Problem
+from cvewatch.versions.rpm import is_ascii_number, parse_epoch
 
 
 def is_sbom(doc: object) -> bool:
@@ -57,12 +58,16 @@ def package_from_purl(purl: str, *, version_hint: str | None = None) -> Installe
     version, dash, release = text.rpartition("-")
     if not dash or not version or not release:
         raise InputError(f"rpm purl version has no release ({text!r}): {purl!r}")
-    if epoch_text and not epoch_text.isdigit():
+    if epoch_text and not is_ascii_number(epoch_text):  # "²" and "٣" pass str.isdigit()
         raise InputError(f"rpm purl with a non-numeric epoch {epoch_text!r}: {purl!r}")
+    try:
+        epoch = parse_epoch(epoch_text) if epoch_text else 0
+    except InputError as exc:
+        raise InputError(f"rpm purl with a bad epoch ({exc}): {purl!r}") from None
     if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
         raise InputError(f"rpm purl is not a package name, version and release: {purl!r}")
     arch = qualifiers.get("arch") or None
-    return InstalledPackage(name, int(epoch_text or 0), version, release, arch)
+    return InstalledPackage(name, epoch, version, release, arch)
 
 
 def _spdx_purl(package: dict[str, Any]) -> str | None:

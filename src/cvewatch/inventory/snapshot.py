@@ -14,6 +14,7 @@ import orjson
 
 from cvewatch.errors import InputError
 from cvewatch.inventory.packages import ChangelogEntry, PatchFile, SourcePackage, TriageFile
+from cvewatch.versions.rpm import MAX_EPOCH, parse_epoch
 
 FORMAT = "cvewatch-release-snapshot/1"
 
@@ -62,6 +63,15 @@ def dump_snapshot(
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
 
 
+def _epoch(value: object) -> int:
+    """A snapshot's epoch: a JSON integer, or a string of ASCII digits (``int("٣")`` would be 3)."""
+    if isinstance(value, str):
+        return parse_epoch(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_EPOCH:
+        return value
+    raise InputError(f"epoch is not a number from 0 to {MAX_EPOCH}: {value!r}")
+
+
 def load_snapshot(data: bytes, origin: str) -> tuple[str, str | None, list[SourcePackage]]:
     """(release, dist, packages) from a snapshot document."""
     try:
@@ -71,7 +81,7 @@ def load_snapshot(data: bytes, origin: str) -> tuple[str, str | None, list[Sourc
         packages = [
             SourcePackage(
                 name=p["name"],
-                epoch=int(p["epoch"]),
+                epoch=_epoch(p["epoch"]),
                 version=p["version"],
                 release=p["release"],
                 subpackages=tuple(p["subpackages"]),
@@ -98,6 +108,10 @@ def load_snapshot(data: bytes, origin: str) -> tuple[str, str | None, list[Sourc
             )
             for p in doc["packages"]
         ]
+    except InputError as exc:
+        if exc.where == origin:
+            raise
+        raise InputError(f"malformed release snapshot: {exc}", origin) from exc
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"malformed release snapshot: {exc}", origin) from exc
     return str(doc["release"]), doc.get("dist"), packages

@@ -29,10 +29,11 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cvewatch.errors import SpecParseError
+from cvewatch.errors import InputError, SpecParseError
 from cvewatch.inventory.changelog import CVE_RE, cve_ids, parse_changelog
 from cvewatch.inventory.macros import ConditionalStack, MacroContext
 from cvewatch.inventory.packages import PatchFile, Problem, SourcePackage, TriageFile
+from cvewatch.versions.rpm import parse_epoch
 
 SECTIONS = frozenset(
     {
@@ -76,7 +77,7 @@ SECTIONS = frozenset(
 _DEFINE_WORDS = ("%define", "%global", "%undefine", "%bcond", "%{bcond", "%{!?", "%{?", "%{expand:", "%{lua:")
 _TAG_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(\([^)]*\))?\s*:\s*(.*?)\s*$")
 _WORD_RE = re.compile(r"%\{?([A-Za-z_][A-Za-z0-9_]*)")
-_NOPATCH_RE = re.compile(r"^(CVE-\d{4}-\d{4,})\.nopatch$")
+_NOPATCH_RE = re.compile(r"^(CVE-[0-9]{4}-[0-9]{4,})\.nopatch$")
 _CVE_LINE_RE = re.compile(r"^\s*CVE(?:-IDs?)?\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _SECTION_KIND = {
     "package": "subpreamble",
@@ -360,6 +361,9 @@ def parse_spec_text(
             tag = m2.group(1).lower()
             raw = m2.group(3)
             if tag.startswith("patch") and (tag == "patch" or tag[5:].isdigit()):
+                if len(tag) > 5 + 9:  # rpm's patch numbers are 32-bit (and int() refuses 4,300 digits)
+                    st.problems.append(Problem(path, f"bad patch number: {m2.group(1)[:24]}…", lineno))
+                    continue
                 number = int(tag[5:]) if tag[5:] else None
                 value = _expand_field(st, raw, lineno, f"Patch{tag[5:]}")
                 ctx.define(f"PATCH{number if number is not None else auto_patch}", value)
@@ -419,9 +423,9 @@ def parse_spec_text(
     epoch = 0
     if st.epoch:
         try:
-            epoch = int(st.epoch)
-        except ValueError:
-            st.problems.append(Problem(path, f"Epoch is not an integer: {st.epoch!r}; 0 used"))
+            epoch = parse_epoch(st.epoch)
+        except InputError as exc:
+            st.problems.append(Problem(path, f"Epoch: {exc}; 0 used"))
 
     if files_unsure or not any_files:
         subpackages = [st.name, *(d for d in declared if d != st.name)]

@@ -34,6 +34,7 @@ from cvewatch.sources.records import Vulnerability
 from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import finish_run, load_cursor, mark_success, start_run
 from cvewatch.store.vulnerabilities import UpsertStats, upsert_batch
+from cvewatch.versions.rpm import is_ascii_number
 
 __all__ = [
     "SOURCE",
@@ -102,6 +103,8 @@ def parse_meta(text: str, *, origin: str) -> FeedMeta:
         if key not in fields:
             return None
         try:
+            if not is_ascii_number(fields[key]):  # int() would read "٣" as 3, "1_0" as 10
+                raise ValueError(fields[key])
             return int(fields[key])
         except ValueError:
             raise InputError(f"feed meta file: {key} is not a number ({fields[key]!r})", origin) from None
