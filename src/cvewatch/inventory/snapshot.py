@@ -14,6 +14,7 @@ import orjson
 
 from cvewatch.errors import InputError
 from cvewatch.inventory.packages import ChangelogEntry, PatchFile, SourcePackage, TriageFile
+from cvewatch.limits import MAX_INPUT_BYTES, check_records, load_json, too_large
 from cvewatch.versions.rpm import MAX_EPOCH, parse_epoch
 
 FORMAT = "cvewatch-release-snapshot/1"
@@ -73,11 +74,15 @@ def _epoch(value: object) -> int:
 
 
 def load_snapshot(data: bytes, origin: str) -> tuple[str, str | None, list[SourcePackage]]:
-    """(release, dist, packages) from a snapshot document."""
+    """(release, dist, packages) from a snapshot document. Raises InputError naming ``origin``, also for
+    a document beyond a limit of :mod:`cvewatch.limits` (size, nesting, number of packages)."""
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(too_large(MAX_INPUT_BYTES), origin)
+    doc: Any = load_json(data, origin)
     try:
-        doc: Any = orjson.loads(data)
         if doc.get("format") != FORMAT:
             raise InputError(f"not a {FORMAT} document", origin)
+        check_records(len(doc["packages"]), "packages", origin)
         packages = [
             SourcePackage(
                 name=p["name"],
@@ -112,6 +117,6 @@ def load_snapshot(data: bytes, origin: str) -> tuple[str, str | None, list[Sourc
         if exc.where == origin:
             raise
         raise InputError(f"malformed release snapshot: {exc}", origin) from exc
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"malformed release snapshot: {exc}", origin) from exc
     return str(doc["release"]), doc.get("dist"), packages

@@ -27,6 +27,7 @@ import orjson
 from sqlalchemy import Engine
 
 from cvewatch.errors import InputError
+from cvewatch.limits import MAX_NVD_FILE_BYTES, json_error, read_input
 from cvewatch.sources.http import BadResponse, HttpClient, RetryPolicy
 from cvewatch.sources.nvd_api import bulk_gc
 from cvewatch.sources.nvd_json import iter_document
@@ -182,10 +183,7 @@ class _Location:
                 return decode(response.content)
 
             return self._http.get(where, decode=from_response, what=where)
-        try:
-            raw = Path(where).read_bytes()
-        except OSError as err:
-            raise InputError(f"cannot read: {err.strerror or err}", where) from None
+        raw = read_input(Path(where), max_bytes=MAX_NVD_FILE_BYTES)  # a regular file, never past the limit
         try:
             return decode(raw)
         except BadResponse as err:
@@ -300,7 +298,7 @@ def _one_feed(engine: Engine, place: _Location, name: str, force: bool, messages
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as err:
-        raise InputError(f"feed {name}: invalid JSON ({err})", data_where) from None
+        raise InputError(f"feed {name}: invalid JSON ({json_error(err)})", data_where) from None
     del data
     vulns: list[Vulnerability] = []
     problems = 0
