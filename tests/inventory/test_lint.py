@@ -273,6 +273,7 @@ def test_the_whole_tree() -> None:
     assert result.specs == 1540
     rules = {f.rule for f in result.findings}
     assert rules <= set(RULES)
-    assert rules == set(RULES) - {"future-dated-cve"}  # every rule but one fires somewhere on the real tree
+    # every rule but two fires somewhere on the real tree (the tree holds no symlink, FIFO or huge file)
+    assert rules == set(RULES) - {"future-dated-cve", "skipped-file"}
     assert result.has_errors
     assert all(not f.path.startswith("/") for f in result.findings)

@@ -11,7 +11,6 @@ Reads files; writes nothing. Never raises on a spec's content: everything become
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -22,10 +21,13 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from cvewatch.errors import InputError, SpecParseError
 from cvewatch.inventory.changelog import CVE_RE, parse_header
 from cvewatch.inventory.packages import PatchFile, Problem, SourcePackage
-from cvewatch.inventory.specfile import SECTIONS, parse_spec_text, patch_header_cves, read_text
+from cvewatch.inventory.specfile import SECTIONS, parse_spec_text, patch_header_cves, read_spec
 from cvewatch.inventory.tree import kernel_defines
+from cvewatch.inventory.treefiles import Folder, SpecTree, problem_of
+from cvewatch.limits import LINT_PATCH_BYTES, MAX_NOPATCH_BYTES, MAX_TREE_FILE_BYTES, load_json
 
 
 class Severity(StrEnum):
@@ -50,6 +52,7 @@ RULES: dict[str, str] = {
     "invalid-changelog-format": "a %changelog header that rpm rejects or that departs from the house format",
     "missing-cve-in-changelog": "a patch whose header declares a CVE fix that no %changelog entry names",
     "empty-nopatch-justification": "an empty CVE-*.nopatch triage file",
+    "skipped-file": "a file that is not read: a symlink out of the tree, a FIFO, a device, too large",
 }
 
 
@@ -149,7 +152,6 @@ _STRICT_HEADER_RE = re.compile(
 )
 _DAY_RE = re.compile(r"^\*\s*(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MAX_PATCH_BYTES = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,21 +213,27 @@ def _changelog(lines: Sequence[str], dist: str) -> _Changelog:
     return _Changelog(start + 1, headers, "\n".join(s for _, s in body), bad)
 
 
-def _read(path: Path, limit: int = _MAX_PATCH_BYTES) -> str | None:
+def _read(listing: Folder, name: str, problems: list[Problem]) -> str | None:
+    """The head of a patch file, the whole of a ``.nopatch``; None and a Problem when it is not read
+    (:mod:`cvewatch.inventory.treefiles`)."""
+    nopatch = name.endswith(".nopatch")
     try:
-        with path.open("rb") as fh:
-            return fh.read(limit).decode("utf-8", errors="replace")
-    except OSError:
+        data = listing.read(
+            name, max_bytes=MAX_NOPATCH_BYTES if nopatch else LINT_PATCH_BYTES, head=not nopatch
+        )
+    except InputError as exc:
+        problems.append(problem_of(exc))
         return None
+    return data.decode("utf-8", errors="replace")
 
 
-def _signature_names(folder: Path) -> set[str]:
+def _signature_names(listing: Folder) -> set[str]:
     """File names listed in the folder's ``*.signatures.json`` (sources fetched by the build, not in git)."""
     names: set[str] = set()
-    for sig in folder.glob("*.signatures.json"):
+    for sig in (n for n in listing.names if n.endswith(".signatures.json")):
         try:
-            doc = json.loads(sig.read_text("utf-8", errors="replace"))
-        except (OSError, ValueError):
+            doc = load_json(listing.read(sig, max_bytes=MAX_TREE_FILE_BYTES), str(listing.path / sig))
+        except InputError:
             continue
         if isinstance(doc, dict) and isinstance(doc.get("Signatures"), dict):
             names.update(str(k) for k in doc["Signatures"])
@@ -290,10 +298,10 @@ class _Ctx:
 
 
 def _lint_spec(
-    spec: Path,
+    listing: Folder,
+    name: str,
     rel: str,
     folder_rel: str,
-    names: Sequence[str],
     *,
     today: date,
     dist: str,
@@ -302,19 +310,25 @@ def _lint_spec(
     fetched: set[str],
     findings: list[Finding],
     problems: list[Problem],
-) -> SourcePackage | None:
+    unread: list[Problem],
+) -> tuple[SourcePackage | None, str]:
+    """Lint one spec: (its package or None, its text, empty when it could not be read)."""
     ctx = _Ctx(rel, folder_rel, findings)
-    text = read_text(spec)
+    try:
+        text = read_spec(listing, name)
+    except SpecParseError as exc:
+        unread.append(problem_of(exc))
+        return None, ""
     lines = text.splitlines()
-    folder = spec.parent
+    folder = listing.path
 
-    def read_sibling(name: str) -> str | None:
-        if name not in patch_texts:
-            patch_texts[name] = _read(folder / name)
-        return patch_texts[name]
+    def read_sibling(sibling: str) -> str | None:
+        if sibling not in patch_texts:
+            patch_texts[sibling] = _read(listing, sibling, unread)
+        return patch_texts[sibling]
 
     result = parse_spec_text(
-        text, path=rel, dist=dist, sibling_files=names, read_sibling=read_sibling, defines=defines
+        text, path=rel, dist=dist, sibling_files=listing.names, read_sibling=read_sibling, defines=defines
     )
     problems.extend(result.problems)
     pkg = result.package
@@ -349,7 +363,7 @@ def _lint_spec(
                 )
 
     if pkg is None:
-        return None
+        return None, text
 
     # missing-changelog-entry
     _check_current_entry(ctx, pkg, clog, dist)
@@ -372,7 +386,7 @@ def _lint_spec(
             )
             continue
         seen_files[patch.filename] = at
-        present = patch.present or (folder / "SOURCES" / patch.filename).is_file()
+        present = patch.present or listing.tree.file(folder / "SOURCES" / patch.filename) is not None
         if not present and patch.filename not in fetched:
             ctx.add(
                 at,
@@ -410,7 +424,7 @@ def _lint_spec(
                 Severity.INFO,
                 f"{cve} is fixed by {len(files)} patch files: {', '.join(files)}",
             )
-    return pkg
+    return pkg, text
 
 
 def _check_current_entry(ctx: _Ctx, pkg: SourcePackage, clog: _Changelog, dist: str) -> None:
@@ -490,13 +504,14 @@ def _check_changelog(ctx: _Ctx, clog: _Changelog) -> None:
 
 def _lint_folder_files(
     ctx: _Ctx,
-    folder: Path,
-    names: Sequence[str],
+    listing: Folder,
     spec_texts: Iterable[str],
     applied: set[str],
     patch_texts: dict[str, str | None],
     today: date,
+    unread: list[Problem],
 ) -> None:
+    names = listing.names
     texts = list(spec_texts)
     patterns = [p for t in texts for p in _raw_patch_patterns(t)]
     for name in names:
@@ -509,7 +524,9 @@ def _lint_folder_files(
                 ctx.add(None, "future-dated-cve", Severity.WARNING, f"{cve} has a year after today", path=rel)
         m = _NOPATCH_RE.match(name)
         if m is not None:
-            body = _read(folder / name, 65536)
+            if name not in patch_texts:
+                patch_texts[name] = _read(listing, name, unread)
+            body = patch_texts[name]
             if body is not None and not body.strip():
                 ctx.add(
                     None,
@@ -535,7 +552,7 @@ def _lint_folder_files(
             )
         if not _looks_cve_named(name):
             continue
-        body = patch_texts[name] if name in patch_texts else _read(folder / name)
+        body = patch_texts[name] if name in patch_texts else _read(listing, name, unread)
         patch_texts[name] = body
         if body is None:
             continue
@@ -569,6 +586,13 @@ def _looks_cve_named(name: str) -> bool:
     return "cve" in name.lower() and bool(_CVE_LIKE_RE.search(name))
 
 
+def _rel(path: str, base: Path) -> str:
+    try:
+        return Path(path).relative_to(base).as_posix()
+    except ValueError:
+        return path
+
+
 def lint_folder(
     folder: Path,
     *,
@@ -576,29 +600,32 @@ def lint_folder(
     today: date | None = None,
     dist: str = ".azl3",
     defines: dict[str, str] | None = None,
+    tree: SpecTree | None = None,
 ) -> tuple[list[Finding], list[Problem], int]:
-    """(findings, parser problems, specs read) for one package folder (all its ``*.spec`` files)."""
+    """(findings, parser problems, specs read) for one package folder (all its ``*.spec`` files).
+
+    Files are read as ``inventory load-specs`` reads them (:mod:`cvewatch.inventory.treefiles`, inside
+    ``tree``, by default the tree rooted at ``root``); each file it leaves out is a ``skipped-file`` finding.
+    """
     today = today or date.today()
     base = root if root is not None else folder.parent
     folder_rel = folder.relative_to(base).as_posix() if folder != base else ""
     findings: list[Finding] = []
     problems: list[Problem] = []
-    try:
-        names = sorted(p.name for p in folder.iterdir() if p.is_file())
-    except OSError as exc:
-        return [], [Problem(str(folder), f"cannot list folder: {exc}")], 0
-    fetched = _signature_names(folder)
+    listing = (tree or SpecTree(base)).folder(folder)
+    unread: list[Problem] = list(listing.problems)
+    fetched = _signature_names(listing)
     patch_texts: dict[str, str | None] = {}
     applied: set[str] = set()
     spec_texts: list[str] = []
-    specs = [n for n in names if n.endswith(".spec")]
+    specs = [n for n in listing.names if n.endswith(".spec")]
     for name in specs:
         rel = f"{folder_rel}/{name}" if folder_rel else name
-        pkg = _lint_spec(
-            folder / name,
+        pkg, text = _lint_spec(
+            listing,
+            name,
             rel,
             folder_rel,
-            names,
             today=today,
             dist=dist,
             defines=defines or {},
@@ -606,13 +633,17 @@ def lint_folder(
             fetched=fetched,
             findings=findings,
             problems=problems,
+            unread=unread,
         )
-        spec_texts.append(read_text(folder / name))
+        spec_texts.append(text)
         if pkg is not None:
             applied.update(p.filename for p in pkg.patches)
     if specs:
         ctx = _Ctx("", folder_rel, findings)
-        _lint_folder_files(ctx, folder, names, spec_texts, applied, patch_texts, today)
+        _lint_folder_files(ctx, listing, spec_texts, applied, patch_texts, today, unread)
+    findings.extend(
+        Finding(_rel(p.path, base), None, "skipped-file", Severity.ERROR, p.message) for p in unread
+    )
     return findings, problems, len(specs)
 
 
@@ -621,16 +652,21 @@ def lint_tree(root: Path, *, today: date | None = None, dist: str = ".azl3") -> 
     today = today or date.today()
     if not root.is_dir():
         return LintResult(str(root), 0, (), (Problem(str(root), "not a folder"),))
-    if any(root.glob("*.spec")):
-        folders, base = [root], root
-    else:
-        folders, base = sorted(p for p in root.iterdir() if p.is_dir()), root
-    defines = kernel_defines(root, dist=dist) if base is root and folders != [root] else {}
+    tree = SpecTree(root)
+    top = tree.folder(root)
     findings: list[Finding] = []
     problems: list[Problem] = []
+    if any(n.endswith(".spec") for n in top.names) or any(p.path.endswith(".spec") for p in top.problems):
+        folders = [root]
+    else:
+        folders = [top.folders[n] for n in sorted(top.folders)]
+        findings.extend(
+            Finding(_rel(p.path, root), None, "skipped-file", Severity.ERROR, p.message) for p in top.problems
+        )
+    defines = kernel_defines(root, dist=dist, tree=tree) if folders != [root] else {}
     specs = 0
     for folder in folders:
-        f, p, n = lint_folder(folder, root=base, today=today, dist=dist, defines=defines)
+        f, p, n = lint_folder(folder, root=root, today=today, dist=dist, defines=defines, tree=tree)
         findings.extend(f)
         problems.extend(p)
         specs += n
