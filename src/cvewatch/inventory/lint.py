@@ -24,7 +24,7 @@ from typing import Any
 from cvewatch.errors import InputError, SpecParseError
 from cvewatch.inventory.changelog import CVE_RE, parse_header
 from cvewatch.inventory.packages import PatchFile, Problem, SourcePackage
-from cvewatch.inventory.specfile import SECTIONS, parse_spec_text, patch_header_cves, read_spec
+from cvewatch.inventory.specfile import SECTIONS, parse_spec_text, patch_header_cves, read_spec, rpm_refuses
 from cvewatch.inventory.tree import kernel_defines
 from cvewatch.inventory.treefiles import Folder, SpecTree, problem_of
 from cvewatch.limits import LINT_PATCH_BYTES, MAX_NOPATCH_BYTES, MAX_TREE_FILE_BYTES, load_json
@@ -52,6 +52,7 @@ RULES: dict[str, str] = {
     "invalid-changelog-format": "a %changelog header that rpm rejects or that departs from the house format",
     "missing-cve-in-changelog": "a patch whose header declares a CVE fix that no %changelog entry names",
     "empty-nopatch-justification": "an empty CVE-*.nopatch triage file",
+    "unreadable-spec": "a spec that `inventory load-specs` rejects or that rpm refuses to parse",
     "skipped-file": "a file that is not read: a symlink out of the tree, a FIFO, a device, too large",
 }
 
@@ -317,7 +318,7 @@ def _lint_spec(
     try:
         text = read_spec(listing, name)
     except SpecParseError as exc:
-        unread.append(problem_of(exc))
+        ctx.add(None, "unreadable-spec", Severity.ERROR, f"not a readable spec: {problem_of(exc).message}")
         return None, ""
     lines = text.splitlines()
     folder = listing.path
@@ -332,6 +333,13 @@ def _lint_spec(
     )
     problems.extend(result.problems)
     pkg = result.package
+    # unreadable-spec: what the loader rejects (the last problem says why) and what rpm stops on
+    for p in result.problems:
+        if rpm_refuses(p):
+            ctx.add(p.line, "unreadable-spec", Severity.ERROR, f"rpm refuses it: {p.message}")
+    if pkg is None:
+        why = result.problems[-1].message if result.problems else "no package"
+        ctx.add(None, "unreadable-spec", Severity.ERROR, f"`inventory load-specs` rejects it: {why}")
     clog = _changelog(lines, dist)
     clog_upper = clog.text.upper()
 

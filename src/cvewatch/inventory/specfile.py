@@ -92,8 +92,21 @@ _MAX_EXPANDED_LINES = 50_000  # lines a spec's own macros may produce, in all
 
 @dataclass(frozen=True, slots=True)
 class SpecResult:
+    """A spec's package, or None when the spec is rejected: then the last problem says why."""
+
     package: SourcePackage | None
     problems: tuple[Problem, ...]
+
+
+# problems that rpmbuild stops on too: an unclosed %if, a %else/%elif/%endif without its %if or after a
+# %else, an unterminated %{, %( or %[ in a tag value
+_RPM_FATAL_RE = re.compile(r"^%\w+ (?:without %if|without %endif|after %else)$|unterminated %[{(\[]")
+
+
+def rpm_refuses(problem: Problem) -> bool:
+    """True for a parser problem that makes rpmbuild itself refuse the spec (``cvewatch lint`` reports
+    these as errors; the loader reads on, as far as it can)."""
+    return _RPM_FATAL_RE.search(problem.message) is not None
 
 
 ReadSibling = Callable[[str], str | None]
@@ -629,5 +642,6 @@ __all__ = [
     "parse_spec_text",
     "patch_header_cves",
     "read_spec",
+    "rpm_refuses",
     "split_dependencies",
 ]
