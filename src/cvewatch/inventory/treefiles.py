@@ -45,7 +45,7 @@ class Folder:
     """One listed folder: the entries that may be read, and a Problem for each one left out."""
 
     path: Path
-    files: Mapping[str, Path]  # entry name -> the path to open (a symlink's resolved target)
+    files: Mapping[str, str]  # entry name -> the path to open (a symlink's resolved target)
     folders: Mapping[str, Path]  # sub-folders inside the tree, as listed (not resolved)
     problems: tuple[Problem, ...]
     tree: SpecTree = field(repr=False)
@@ -57,7 +57,7 @@ class Folder:
 
     def read(self, name: str, *, max_bytes: int, head: bool = False) -> bytes:
         """A listed file's bytes (see :meth:`SpecTree.read`); InputError for a name not listed."""
-        where = str(self.path / name)
+        where = os.path.join(self.path, name)
         target = self.files.get(name)
         if target is None:
             raise InputError("not a readable file of the tree", where)
@@ -78,7 +78,7 @@ class SpecTree:
 
     def folder(self, path: Path) -> Folder:
         """List ``path`` (the root or a folder found by listing it)."""
-        files: dict[str, Path] = {}
+        files: dict[str, str] = {}
         folders: dict[str, Path] = {}
         problems: list[Problem] = []
         try:
@@ -89,19 +89,18 @@ class SpecTree:
                 path, {}, {}, (Problem(str(path), f"cannot list folder: {exc.strerror or exc}"),), self
             )
         for entry in entries:
-            p = path / entry.name
             try:
-                if entry.is_symlink():
-                    self._link(entry.name, p, files, folders, problems)
-                elif entry.is_file(follow_symlinks=False):
-                    files[entry.name] = p
+                if entry.is_file(follow_symlinks=False):  # the common case first: no system call
+                    files[entry.name] = entry.path
+                elif entry.is_symlink():
+                    self._link(entry.name, Path(entry.path), files, folders, problems)
                 elif entry.is_dir(follow_symlinks=False):
-                    folders[entry.name] = p
+                    folders[entry.name] = Path(entry.path)
                 else:
                     kind = file_kind(entry.stat(follow_symlinks=False).st_mode)
-                    problems.append(Problem(str(p), f"{kind}, not a regular file: skipped"))
+                    problems.append(Problem(entry.path, f"{kind}, not a regular file: skipped"))
             except OSError as exc:
-                problems.append(Problem(str(p), f"cannot read: {exc.strerror or exc}: skipped"))
+                problems.append(Problem(entry.path, f"cannot read: {exc.strerror or exc}: skipped"))
         problems.sort(key=lambda q: q.path)
         return Folder(path, files, folders, tuple(problems), self)
 
@@ -109,7 +108,7 @@ class SpecTree:
         self,
         name: str,
         p: Path,
-        files: dict[str, Path],
+        files: dict[str, str],
         folders: dict[str, Path],
         problems: list[Problem],
     ) -> None:
@@ -124,13 +123,13 @@ class SpecTree:
             return
         mode = os.stat(real).st_mode
         if stat.S_ISREG(mode):
-            files[name] = Path(real)
+            files[name] = real
         elif stat.S_ISDIR(mode):
             folders[name] = p
         else:
             problems.append(Problem(str(p), f"a symlink to {file_kind(mode)}, not a regular file: skipped"))
 
-    def file(self, path: Path) -> Path | None:
+    def file(self, path: Path) -> str | None:
         """The path to open when ``path`` is a regular file inside the tree (symlinks resolved), else None.
         For the odd single look-up (a kernel spec, ``SOURCES/NAME``); listings use :meth:`folder`."""
         try:
@@ -138,9 +137,9 @@ class SpecTree:
             mode = os.stat(real).st_mode
         except OSError:
             return None
-        return Path(real) if self.inside(real) and stat.S_ISREG(mode) else None
+        return real if self.inside(real) and stat.S_ISREG(mode) else None
 
-    def read(self, path: Path, *, where: str, max_bytes: int, head: bool = False) -> bytes:
+    def read(self, path: str, *, where: str, max_bytes: int, head: bool = False) -> bytes:
         """The bytes of a regular file found by a listing. Raises InputError naming ``where``.
 
         ``head``: read the first ``max_bytes`` and ignore the rest (a patch's header); otherwise a file
