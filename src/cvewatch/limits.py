@@ -4,8 +4,8 @@ Every file a user hands to cvewatch (a package list, an SBOM, ``go version -m`` 
 a spec tree, NVD / CVE JSON 5 / KEV / EPSS files) is read through here, so that a hostile or broken input
 ends in one clear :class:`~cvewatch.errors.InputError` naming the file and the limit, never in a hang, an
 exhausted memory or a ``RecursionError`` traceback. The limits are far above real inputs (docs/inventory.md,
-"Limits", has the numbers they were set against) and are constants, not settings: nobody has needed to
-raise one, and a setting would have to be threaded through every reader.
+"Limits", has the numbers they were set against) and are constants, not settings: a setting would have to
+be threaded through every reader, and an input that reaches one is broken or hostile.
 """
 
 from __future__ import annotations
