@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import orjson
 import typer
 from rich.table import Table
 
 from cvewatch.cli.common import engine, handled, out, print_json
 from cvewatch.errors import InputError
+from cvewatch.limits import load_json, read_input
 
 app = typer.Typer(help="Review which NVD CPE names each source package goes by.", no_args_is_help=True)
 
@@ -21,8 +21,8 @@ MappingOption = Annotated[
 
 def _cgmanifest_urls(path: Path) -> dict[str, list[str]]:
     """Upstream download URLs per component name from a cgmanifest.json (Azure Linux's upstream manifest)."""
+    doc = load_json(read_input(path), str(path))
     try:
-        doc = orjson.loads(path.read_bytes())
         out: dict[str, list[str]] = {}
         for reg in doc["Registrations"]:
             comp = reg["component"]
@@ -30,7 +30,7 @@ def _cgmanifest_urls(path: Path) -> dict[str, list[str]]:
             if body.get("name") and body.get("downloadUrl"):
                 out.setdefault(body["name"], []).append(body["downloadUrl"])
         return out
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"not a readable cgmanifest.json: {exc}", str(path)) from exc
 
 

@@ -13,12 +13,14 @@ from datetime import date
 
 from cvewatch.inventory.packages import ChangelogEntry, Problem
 
-CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}")
+CVE_RE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")  # ASCII digits: "\d" also matches "٢٠٢٤"
 # "* Www Mmm DD YYYY", also with full month names, "Www DD Mmm YYYY" and "Www Mmm DD HH:MM:SS TZ YYYY"
 _HEADER_RE = re.compile(
     r"^\*\s*(?:[A-Za-z]{3}[a-z]*,?\s+)?"
-    r"(?:(?P<mon>[A-Za-z]{3})[a-z]*\.?\s+(?P<day>\d{1,2})|(?P<day2>\d{1,2})\s+(?P<mon2>[A-Za-z]{3})[a-z]*)"
-    r",?\s+(?:\d{1,2}:\d{2}(?::\d{2})?\s+(?:(?:[A-Z]{2,5}|[+-]\d{2,4})\s+)?)?(?P<year>\d{4})\b\s*(?P<rest>.*)$"
+    r"(?:(?P<mon>[A-Za-z]{3})[a-z]*\.?\s+(?P<day>[0-9]{1,2})"
+    r"|(?P<day2>[0-9]{1,2})\s+(?P<mon2>[A-Za-z]{3})[a-z]*)"
+    r",?\s+(?:[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\s+(?:(?:[A-Z]{2,5}|[+-][0-9]{2,4})\s+)?)?"
+    r"(?P<year>[0-9]{4})\b\s*(?P<rest>.*)$"
 )
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}

@@ -22,17 +22,18 @@ the original. Pure functions, no I/O except :func:`read_component_file`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 from packageurl import PackageURL
 
 from cvewatch.errors import InputError
 from cvewatch.inventory.gobuildinfo import GoBuildInfo, looks_like_go_version_m, parse_go_version_m
 from cvewatch.inventory.packages import Problem, SourcePackage
+from cvewatch.inventory.sbom import cyclonedx_components
+from cvewatch.limits import MAX_INPUT_BYTES, check_records, load_json, read_input, too_large
 from cvewatch.versions.upstream import compare_upstream
 
 KIND_BUNDLED = "bundled"
@@ -65,6 +66,7 @@ TOOLCHAIN_PROVIDERS = {
     "npm": "nodejs",
 }
 
+_DIGITS = frozenset("0123456789")  # ASCII only: str.isdigit() also takes "²" and "٣"
 _BUNDLED_RE = re.compile(r"^bundled\((?P<inner>.+)\)$")
 _TYPED_RE = re.compile(r"^(?P<type>crate|golang|npm|nodejs|python3dist|js|ocaml)\((?P<name>.+)\)$")
 _DEP_RE = re.compile(r"^(?P<name>\S+)(?:\s+(?P<op><=|>=|==|<|>|=)\s+(?P<version>\S+))?$")
@@ -100,9 +102,9 @@ def upstream_version(version: str | None) -> str | None:
     v = version.strip()
     if not v or v.startswith("(") or "%" in v:
         return None
-    if v.startswith("go") and v[2:3].isdigit():
+    if v.startswith("go") and v[2:3] in _DIGITS:
         v = v[2:]
-    if v[:1] in ("v", "V") and v[1:2].isdigit():
+    if v[:1] in ("v", "V") and v[1:2] in _DIGITS:
         v = v[1:]
     v = v.removesuffix("+incompatible")
     return v or None
@@ -334,27 +336,20 @@ def _spdx_described(doc: dict[str, Any]) -> set[str]:
     return out
 
 
-def _cdx_components(items: object, prefix: str) -> Iterator[tuple[str, object]]:
-    if not isinstance(items, list):
-        return
-    for k, item in enumerate(items):
-        where = f"{prefix}[{k}]"
-        yield where, item
-        if isinstance(item, dict) and "components" in item:
-            yield from _cdx_components(item["components"], f"{where}.components")
-
-
 def parse_build_sbom(doc: object, *, path: str) -> ComponentsResult:
     """A build SBOM (SPDX 2.x or CycloneDX 1.x JSON) -> its components. The described element (SPDX
     ``documentDescribes``/DESCRIBES, CycloneDX ``metadata.component``) is the package itself, not a
-    component; RPM purls are skipped. Never raises: a bad element is a Problem."""
+    component; RPM purls are skipped. A bad element is a Problem; raises only InputError, for more than
+    :data:`~cvewatch.limits.MAX_RECORDS` elements."""
     problems: list[Problem] = []
     found: list[Component] = []
     if isinstance(doc, dict) and "spdxVersion" in doc:
         fmt = "spdx-json"
         described = _spdx_described(doc)
         items = doc.get("packages", [])
-        for k, item in enumerate(items if isinstance(items, list) else []):
+        items = items if isinstance(items, list) else []
+        check_records(len(items), "SBOM elements", path)
+        for k, item in enumerate(items):
             if not isinstance(item, dict):
                 problems.append(Problem(path, f"packages[{k}]: not an object"))
                 continue
@@ -380,7 +375,7 @@ def parse_build_sbom(doc: object, *, path: str) -> ComponentsResult:
         meta = doc.get("metadata")
         root = meta.get("component") if isinstance(meta, dict) else None
         root_ref = root.get("bom-ref") if isinstance(root, dict) else None
-        for where, item in _cdx_components(doc.get("components", []), "components"):
+        for where, item in cyclonedx_components(doc.get("components", []), path=path):
             if not isinstance(item, dict):
                 problems.append(Problem(path, f"{where}: not an object"))
                 continue
@@ -417,14 +412,13 @@ def parse_build_sbom(doc: object, *, path: str) -> ComponentsResult:
 
 def parse_component_text(data: bytes, *, path: str) -> ComponentsResult:
     """Auto-detect: SPDX JSON, CycloneDX JSON, or ``go version -m`` text. Raises InputError for
-    anything else."""
+    anything else, and for an input beyond a limit of :mod:`cvewatch.limits`."""
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(too_large(MAX_INPUT_BYTES), path)
     text = data.decode("utf-8", errors="replace")
     stripped = text.lstrip()
     if stripped.startswith("{"):
-        try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise InputError(f"{path}: not valid JSON: {exc}") from exc
+        doc = load_json(data, path)
         result = parse_build_sbom(doc, path=path)
         if result.format == "json":
             raise InputError(f"{path}: JSON document is neither SPDX (spdxVersion) nor CycloneDX (bomFormat)")
@@ -436,8 +430,5 @@ def parse_component_text(data: bytes, *, path: str) -> ComponentsResult:
 
 
 def read_component_file(path: Path) -> ComponentsResult:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    return parse_component_text(data, path=str(path))
+    """Read a build SBOM or ``go version -m`` output (at most :data:`~cvewatch.limits.MAX_INPUT_BYTES`)."""
+    return parse_component_text(read_input(path), path=str(path))

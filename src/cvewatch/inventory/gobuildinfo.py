@@ -23,8 +23,11 @@ import re
 from dataclasses import dataclass
 
 from cvewatch.errors import InputError
+from cvewatch.limits import check_records, line_count
 
-_HEAD_RE = re.compile(r"^(?P<binary>\S.*?):\s+(?P<go>go\d+(?:\.\d+)*(?:(?:rc|beta)\d+)?)(?P<rest>\s.*)?$")
+_HEAD_RE = re.compile(
+    r"^(?P<binary>\S.*?):\s+(?P<go>go[0-9]+(?:\.[0-9]+)*(?:(?:rc|beta)[0-9]+)?)(?P<rest>\s.*)?$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +60,9 @@ class GoBuildInfo:
 
 
 def looks_like_go_version_m(text: str) -> bool:
-    """True when the first non-empty line is a ``go version`` header (``BINARY: go1.N…``)."""
-    for line in text.splitlines():
+    """True when the first non-empty line is a ``go version`` header (``BINARY: go1.N…``); only the
+    text's head is split into lines (a large file is not split twice)."""
+    for line in text[:65536].splitlines():
         if line.strip():
             return _HEAD_RE.match(line.rstrip()) is not None
     return False
@@ -79,7 +83,9 @@ class _Block:
 
 def parse_go_version_m(text: str, *, path: str = "<text>") -> tuple[GoBuildInfo, ...]:
     """Every binary's build information in ``text``. Raises InputError (naming the line) on a line that
-    is not part of the format, and when there is no binary at all."""
+    is not part of the format, when there is no binary at all, and for more than
+    :data:`~cvewatch.limits.MAX_RECORDS` lines."""
+    check_records(line_count(text), "lines", path)
     out: list[GoBuildInfo] = []
     current: _Block | None = None
     deps: list[GoDependency] = []

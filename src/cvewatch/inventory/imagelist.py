@@ -10,17 +10,24 @@ A plain list is one NEVRA per line; blank lines and ``#`` comments are skipped. 
 its first line. SPDX and CycloneDX JSON documents are read by :mod:`cvewatch.inventory.sbom`;
 :func:`parse_package_text` and :func:`parse_package_list` pick the reader. No I/O except
 :func:`read_image_list` and :func:`parse_package_list`.
+
+A malformed line or element is a Problem and the rest is read; an input beyond a limit of
+:mod:`cvewatch.limits` (file size, number of lines or elements, JSON nesting) is refused whole with an
+InputError naming the file and the limit.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from cvewatch.errors import InputError
 from cvewatch.inventory.packages import InstalledPackage, Problem
+from cvewatch.limits import check_records, json_error, line_count, load_json, read_input
+from cvewatch.versions.rpm import parse_epoch
 
 PACKAGES_BEGIN = "=== Installed Packages Begin"
 PACKAGES_END = "=== Installed Packages End"
@@ -95,9 +102,10 @@ def parse_nevra(s: str) -> InstalledPackage:
     epoch = 0
     if ":" in version:
         e, _, version = version.partition(":")
-        if not e.isdigit():
-            raise InputError(f"not a NEVRA (bad epoch {e!r}): {text!r}")
-        epoch = int(e)
+        try:
+            epoch = parse_epoch(e)
+        except InputError as exc:
+            raise InputError(f"not a NEVRA ({exc}): {text!r}") from None
     if not _NAME_RE.match(name):
         raise InputError(f"not a NEVRA (bad name {name!r}): {text!r}")
     if not version or not _VERSION_RE.match(version):
@@ -118,8 +126,10 @@ def parse_image_list(text: str, *, path: str) -> ImageListResult:
     """Parse a build note (when it has the ``Installed Packages`` markers) or a plain NEVRA list.
 
     Each line that does not parse is a Problem with its line number; a missing end marker (a truncated
-    note) is a Problem naming the begin marker's line. Never raises.
+    note) is a Problem naming the begin marker's line. Raises only InputError, for more than
+    :data:`~cvewatch.limits.MAX_RECORDS` lines (counted before the text is split).
     """
+    check_records(line_count(text), "lines", path)
     lines = text.splitlines()
     packages: list[InstalledPackage] = []
     problems: list[Problem] = []
@@ -216,9 +226,9 @@ def _parse_qf_json_lines(lines: list[str], *, path: str) -> ImageListResult:
         if not entry or entry.startswith("#") or entry in ("[", "]"):
             continue
         try:
-            obj = json.loads(entry.rstrip(","))
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(path, f"not a JSON object: {exc.msg}: {entry[:80]!r}", lineno))
+            obj = orjson.loads(entry.rstrip(","))
+        except orjson.JSONDecodeError as exc:
+            problems.append(Problem(path, f"not a JSON object: {json_error(exc)}: {entry[:80]!r}", lineno))
             continue
         if not isinstance(obj, dict):
             problems.append(Problem(path, f"not a JSON object: {entry[:80]!r}", lineno))
@@ -229,13 +239,15 @@ def _parse_qf_json_lines(lines: list[str], *, path: str) -> ImageListResult:
             missing = [k for k, v in (("name", name), ("version", version), ("release", release)) if not v]
             problems.append(Problem(path, f"package without {', '.join(missing)}: {entry[:80]!r}", lineno))
             continue
-        if epoch_text is not None and not epoch_text.isdigit():
-            problems.append(Problem(path, f"epoch is not a number: {epoch_text!r}", lineno))
+        try:
+            epoch = parse_epoch(epoch_text) if epoch_text is not None else 0
+        except InputError as exc:
+            problems.append(Problem(path, f"{exc}: {entry[:80]!r}", lineno))
             continue
         if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
             problems.append(Problem(path, f"not a package name, version and release: {entry[:80]!r}", lineno))
             continue
-        packages.append(InstalledPackage(name, int(epoch_text or 0), version, release, arch))
+        packages.append(InstalledPackage(name, epoch, version, release, arch))
     if not packages and not problems:
         problems.append(Problem(path, "no packages: empty list"))
     return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_RPM_QF_JSON)
@@ -243,7 +255,8 @@ def _parse_qf_json_lines(lines: list[str], *, path: str) -> ImageListResult:
 
 def parse_package_text(text: str, *, path: str) -> ImageListResult:
     """Any supported package list, its format detected from the text: an AKS build note, ``rpm -qa``
-    (NEVRA lines or ``--qf`` JSON lines), an SPDX 2.x JSON or a CycloneDX JSON SBOM. Never raises."""
+    (NEVRA lines or ``--qf`` JSON lines), an SPDX 2.x JSON or a CycloneDX JSON SBOM. Raises only
+    InputError, for a text beyond a limit of :mod:`cvewatch.limits` (lines, elements, JSON nesting)."""
     # the SBOM readers build ImageListResults: imported here, not at the top, to keep the import graph a tree
     from cvewatch.inventory.sbom import is_sbom, parse_sbom_document
 
@@ -251,8 +264,10 @@ def parse_package_text(text: str, *, path: str) -> ImageListResult:
     head = text.lstrip()
     if head.startswith("{") or head.startswith("["):
         try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
+            doc = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            if json_error(exc).startswith("JSON nested"):
+                load_json(text, path)  # raises the InputError that names the limit
             first = head.split("\n", 1)[0].strip()
             if first.startswith("{") and first.endswith(("}", "},")):
                 return parse_image_list(text, path=path)  # one object per line
@@ -264,18 +279,13 @@ def parse_package_text(text: str, *, path: str) -> ImageListResult:
 
 
 def parse_package_list(path: Path) -> ImageListResult:
-    """Read a package list in any supported format (see :func:`parse_package_text`). Never raises."""
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        return ImageListResult((), (Problem(str(path), f"cannot read: {exc.strerror or exc}"),))
+    """Read a package list in any supported format (see :func:`parse_package_text`). Raises InputError
+    for a file that cannot be read (not a regular file or a pipe, larger than
+    :data:`~cvewatch.limits.MAX_INPUT_BYTES`) or is beyond another limit; a bad line is a Problem."""
+    text = read_input(path).decode("utf-8", errors="replace")
     return parse_package_text(text, path=str(path))
 
 
 def read_image_list(path: Path) -> ImageListResult:
-    """Read a build note or package list from disk and parse it."""
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        return ImageListResult((), (Problem(str(path), f"cannot read: {exc}"),))
-    return parse_image_list(text, path=str(path))
+    """Read a build note or package list from disk and parse it (InputError as :func:`parse_package_list`)."""
+    return parse_image_list(read_input(path).decode("utf-8", errors="replace"), path=str(path))

@@ -11,7 +11,6 @@ Reads files; writes nothing. Never raises on a spec's content: everything become
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -22,10 +21,13 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from cvewatch.errors import InputError, SpecParseError
 from cvewatch.inventory.changelog import CVE_RE, parse_header
 from cvewatch.inventory.packages import PatchFile, Problem, SourcePackage
-from cvewatch.inventory.specfile import SECTIONS, parse_spec_text, patch_header_cves, read_text
+from cvewatch.inventory.specfile import SECTIONS, parse_spec_text, patch_header_cves, read_spec, rpm_refuses
 from cvewatch.inventory.tree import kernel_defines
+from cvewatch.inventory.treefiles import Folder, SpecTree, problem_of
+from cvewatch.limits import LINT_PATCH_BYTES, MAX_NOPATCH_BYTES, MAX_TREE_FILE_BYTES, load_json
 
 
 class Severity(StrEnum):
@@ -50,6 +52,8 @@ RULES: dict[str, str] = {
     "invalid-changelog-format": "a %changelog header that rpm rejects or that departs from the house format",
     "missing-cve-in-changelog": "a patch whose header declares a CVE fix that no %changelog entry names",
     "empty-nopatch-justification": "an empty CVE-*.nopatch triage file",
+    "unreadable-spec": "a spec that `inventory load-specs` rejects or that rpm refuses to parse",
+    "skipped-file": "a file that is not read: a symlink out of the tree, a FIFO, a device, too large",
 }
 
 
@@ -94,8 +98,9 @@ class LintResult:
 
 _DASHES = "-‐‑‒–—―−_"  # hyphen-minus, the Unicode hyphens and dashes, minus sign, underscore
 # anything that looks like a CVE id: "cve", an optional dash-like separator, digits, a separator, digits
+# (any decimal digits, "٢٠٢٤" too: an id written with them is not found by tools that match CVE-YYYY-NNNN)
 _CVE_LIKE_RE = re.compile(rf"(?<![A-Za-z0-9])(cve)([{_DASHES}]?)(\d+)(?:([{_DASHES}])(\d+))?", re.IGNORECASE)
-_STRICT_CVE_RE = re.compile(r"^CVE-(\d{4})-(\d{4,7})$")
+_STRICT_CVE_RE = re.compile(r"^CVE-([0-9]{4})-([0-9]{4,7})$")
 _FIRST_CVE_YEAR = 1999
 
 
@@ -113,6 +118,8 @@ def malformed_cve_ids(text: str) -> list[tuple[str, str]]:
                 out.append((token, "no year and sequence number"))
             continue
         why: list[str] = []
+        if not (year + (number or "")).isascii():
+            why.append("digits that are not ASCII 0-9")
         if word != "CVE":
             why.append(f"{word!r} instead of 'CVE'")
         for sep in (sep1, sep2):
@@ -136,16 +143,16 @@ def _year(cve: str) -> int:
 
 # -- reading a folder ------------------------------------------------------------------------------------
 
-_PATCH_LINE_RE = re.compile(r"^\s*Patch(\d*)\s*:\s*(\S+)", re.IGNORECASE)
-_NOPATCH_RE = re.compile(r"^(CVE-\d{4}-\d{4,})\.nopatch$")
+_PATCH_LINE_RE = re.compile(r"^\s*Patch([0-9]*)\s*:\s*(\S+)", re.IGNORECASE)
+_NOPATCH_RE = re.compile(r"^(CVE-[0-9]{4}-[0-9]{4,})\.nopatch$")
 _PATCH_EXTS = (".patch",)
 _STRICT_HEADER_RE = re.compile(
-    r"^\* (Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2}) (\d{4}) "
+    r"^\* (Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{1,2}) "
+    r"([0-9]{4}) "
     r"(\S[^<>]*?) <[^<>\s@]+@[^<>\s]+> - (\S+)$"
 )
 _DAY_RE = re.compile(r"^\*\s*(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MAX_PATCH_BYTES = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,21 +214,27 @@ def _changelog(lines: Sequence[str], dist: str) -> _Changelog:
     return _Changelog(start + 1, headers, "\n".join(s for _, s in body), bad)
 
 
-def _read(path: Path, limit: int = _MAX_PATCH_BYTES) -> str | None:
+def _read(listing: Folder, name: str, problems: list[Problem]) -> str | None:
+    """The head of a patch file, the whole of a ``.nopatch``; None and a Problem when it is not read
+    (:mod:`cvewatch.inventory.treefiles`)."""
+    nopatch = name.endswith(".nopatch")
     try:
-        with path.open("rb") as fh:
-            return fh.read(limit).decode("utf-8", errors="replace")
-    except OSError:
+        data = listing.read(
+            name, max_bytes=MAX_NOPATCH_BYTES if nopatch else LINT_PATCH_BYTES, head=not nopatch
+        )
+    except InputError as exc:
+        problems.append(problem_of(exc))
         return None
+    return data.decode("utf-8", errors="replace")
 
 
-def _signature_names(folder: Path) -> set[str]:
+def _signature_names(listing: Folder) -> set[str]:
     """File names listed in the folder's ``*.signatures.json`` (sources fetched by the build, not in git)."""
     names: set[str] = set()
-    for sig in folder.glob("*.signatures.json"):
+    for sig in (n for n in listing.names if n.endswith(".signatures.json")):
         try:
-            doc = json.loads(sig.read_text("utf-8", errors="replace"))
-        except (OSError, ValueError):
+            doc = load_json(listing.read(sig, max_bytes=MAX_TREE_FILE_BYTES), str(listing.path / sig))
+        except InputError:
             continue
         if isinstance(doc, dict) and isinstance(doc.get("Signatures"), dict):
             names.update(str(k) for k in doc["Signatures"])
@@ -286,10 +299,10 @@ class _Ctx:
 
 
 def _lint_spec(
-    spec: Path,
+    listing: Folder,
+    name: str,
     rel: str,
     folder_rel: str,
-    names: Sequence[str],
     *,
     today: date,
     dist: str,
@@ -298,22 +311,35 @@ def _lint_spec(
     fetched: set[str],
     findings: list[Finding],
     problems: list[Problem],
-) -> SourcePackage | None:
+    unread: list[Problem],
+) -> tuple[SourcePackage | None, str]:
+    """Lint one spec: (its package or None, its text, empty when it could not be read)."""
     ctx = _Ctx(rel, folder_rel, findings)
-    text = read_text(spec)
+    try:
+        text = read_spec(listing, name)
+    except SpecParseError as exc:
+        ctx.add(None, "unreadable-spec", Severity.ERROR, f"not a readable spec: {problem_of(exc).message}")
+        return None, ""
     lines = text.splitlines()
-    folder = spec.parent
+    folder = listing.path
 
-    def read_sibling(name: str) -> str | None:
-        if name not in patch_texts:
-            patch_texts[name] = _read(folder / name)
-        return patch_texts[name]
+    def read_sibling(sibling: str) -> str | None:
+        if sibling not in patch_texts:
+            patch_texts[sibling] = _read(listing, sibling, unread)
+        return patch_texts[sibling]
 
     result = parse_spec_text(
-        text, path=rel, dist=dist, sibling_files=names, read_sibling=read_sibling, defines=defines
+        text, path=rel, dist=dist, sibling_files=listing.names, read_sibling=read_sibling, defines=defines
     )
     problems.extend(result.problems)
     pkg = result.package
+    # unreadable-spec: what the loader rejects (the last problem says why) and what rpm stops on
+    for p in result.problems:
+        if rpm_refuses(p):
+            ctx.add(p.line, "unreadable-spec", Severity.ERROR, f"rpm refuses it: {p.message}")
+    if pkg is None:
+        why = result.problems[-1].message if result.problems else "no package"
+        ctx.add(None, "unreadable-spec", Severity.ERROR, f"`inventory load-specs` rejects it: {why}")
     clog = _changelog(lines, dist)
     clog_upper = clog.text.upper()
 
@@ -345,7 +371,7 @@ def _lint_spec(
                 )
 
     if pkg is None:
-        return None
+        return None, text
 
     # missing-changelog-entry
     _check_current_entry(ctx, pkg, clog, dist)
@@ -368,7 +394,7 @@ def _lint_spec(
             )
             continue
         seen_files[patch.filename] = at
-        present = patch.present or (folder / "SOURCES" / patch.filename).is_file()
+        present = patch.present or listing.tree.file(folder / "SOURCES" / patch.filename) is not None
         if not present and patch.filename not in fetched:
             ctx.add(
                 at,
@@ -406,7 +432,7 @@ def _lint_spec(
                 Severity.INFO,
                 f"{cve} is fixed by {len(files)} patch files: {', '.join(files)}",
             )
-    return pkg
+    return pkg, text
 
 
 def _check_current_entry(ctx: _Ctx, pkg: SourcePackage, clog: _Changelog, dist: str) -> None:
@@ -486,13 +512,14 @@ def _check_changelog(ctx: _Ctx, clog: _Changelog) -> None:
 
 def _lint_folder_files(
     ctx: _Ctx,
-    folder: Path,
-    names: Sequence[str],
+    listing: Folder,
     spec_texts: Iterable[str],
     applied: set[str],
     patch_texts: dict[str, str | None],
     today: date,
+    unread: list[Problem],
 ) -> None:
+    names = listing.names
     texts = list(spec_texts)
     patterns = [p for t in texts for p in _raw_patch_patterns(t)]
     for name in names:
@@ -505,7 +532,9 @@ def _lint_folder_files(
                 ctx.add(None, "future-dated-cve", Severity.WARNING, f"{cve} has a year after today", path=rel)
         m = _NOPATCH_RE.match(name)
         if m is not None:
-            body = _read(folder / name, 65536)
+            if name not in patch_texts:
+                patch_texts[name] = _read(listing, name, unread)
+            body = patch_texts[name]
             if body is not None and not body.strip():
                 ctx.add(
                     None,
@@ -531,7 +560,7 @@ def _lint_folder_files(
             )
         if not _looks_cve_named(name):
             continue
-        body = patch_texts[name] if name in patch_texts else _read(folder / name)
+        body = patch_texts[name] if name in patch_texts else _read(listing, name, unread)
         patch_texts[name] = body
         if body is None:
             continue
@@ -565,6 +594,13 @@ def _looks_cve_named(name: str) -> bool:
     return "cve" in name.lower() and bool(_CVE_LIKE_RE.search(name))
 
 
+def _rel(path: str, base: Path) -> str:
+    try:
+        return Path(path).relative_to(base).as_posix()
+    except ValueError:
+        return path
+
+
 def lint_folder(
     folder: Path,
     *,
@@ -572,29 +608,32 @@ def lint_folder(
     today: date | None = None,
     dist: str = ".azl3",
     defines: dict[str, str] | None = None,
+    tree: SpecTree | None = None,
 ) -> tuple[list[Finding], list[Problem], int]:
-    """(findings, parser problems, specs read) for one package folder (all its ``*.spec`` files)."""
+    """(findings, parser problems, specs read) for one package folder (all its ``*.spec`` files).
+
+    Files are read as ``inventory load-specs`` reads them (:mod:`cvewatch.inventory.treefiles`, inside
+    ``tree``, by default the tree rooted at ``root``); each file it leaves out is a ``skipped-file`` finding.
+    """
     today = today or date.today()
     base = root if root is not None else folder.parent
     folder_rel = folder.relative_to(base).as_posix() if folder != base else ""
     findings: list[Finding] = []
     problems: list[Problem] = []
-    try:
-        names = sorted(p.name for p in folder.iterdir() if p.is_file())
-    except OSError as exc:
-        return [], [Problem(str(folder), f"cannot list folder: {exc}")], 0
-    fetched = _signature_names(folder)
+    listing = (tree or SpecTree(base)).folder(folder)
+    unread: list[Problem] = list(listing.problems)
+    fetched = _signature_names(listing)
     patch_texts: dict[str, str | None] = {}
     applied: set[str] = set()
     spec_texts: list[str] = []
-    specs = [n for n in names if n.endswith(".spec")]
+    specs = [n for n in listing.names if n.endswith(".spec")]
     for name in specs:
         rel = f"{folder_rel}/{name}" if folder_rel else name
-        pkg = _lint_spec(
-            folder / name,
+        pkg, text = _lint_spec(
+            listing,
+            name,
             rel,
             folder_rel,
-            names,
             today=today,
             dist=dist,
             defines=defines or {},
@@ -602,13 +641,17 @@ def lint_folder(
             fetched=fetched,
             findings=findings,
             problems=problems,
+            unread=unread,
         )
-        spec_texts.append(read_text(folder / name))
+        spec_texts.append(text)
         if pkg is not None:
             applied.update(p.filename for p in pkg.patches)
     if specs:
         ctx = _Ctx("", folder_rel, findings)
-        _lint_folder_files(ctx, folder, names, spec_texts, applied, patch_texts, today)
+        _lint_folder_files(ctx, listing, spec_texts, applied, patch_texts, today, unread)
+    findings.extend(
+        Finding(_rel(p.path, base), None, "skipped-file", Severity.ERROR, p.message) for p in unread
+    )
     return findings, problems, len(specs)
 
 
@@ -617,16 +660,21 @@ def lint_tree(root: Path, *, today: date | None = None, dist: str = ".azl3") -> 
     today = today or date.today()
     if not root.is_dir():
         return LintResult(str(root), 0, (), (Problem(str(root), "not a folder"),))
-    if any(root.glob("*.spec")):
-        folders, base = [root], root
-    else:
-        folders, base = sorted(p for p in root.iterdir() if p.is_dir()), root
-    defines = kernel_defines(root, dist=dist) if base is root and folders != [root] else {}
+    tree = SpecTree(root)
+    top = tree.folder(root)
     findings: list[Finding] = []
     problems: list[Problem] = []
+    if any(n.endswith(".spec") for n in top.names) or any(p.path.endswith(".spec") for p in top.problems):
+        folders = [root]
+    else:
+        folders = [top.folders[n] for n in sorted(top.folders)]
+        findings.extend(
+            Finding(_rel(p.path, root), None, "skipped-file", Severity.ERROR, p.message) for p in top.problems
+        )
+    defines = kernel_defines(root, dist=dist, tree=tree) if folders != [root] else {}
     specs = 0
     for folder in folders:
-        f, p, n = lint_folder(folder, root=base, today=today, dist=dist, defines=defines)
+        f, p, n = lint_folder(folder, root=root, today=today, dist=dist, defines=defines, tree=tree)
         findings.extend(f)
         problems.extend(p)
         specs += n

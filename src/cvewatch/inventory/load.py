@@ -11,6 +11,7 @@ from cvewatch.errors import InputError
 from cvewatch.inventory.imagelist import parse_package_text
 from cvewatch.inventory.packages import Problem, SourcePackage
 from cvewatch.inventory.tree import load_spec_tree
+from cvewatch.limits import read_input
 from cvewatch.store.components import replace_spec_components, saved_build_components
 from cvewatch.store.inventory import replace_image, replace_release_packages
 
@@ -56,11 +57,9 @@ def load_specs_into(engine: Engine, specs_dir: Path, *, release: str, dist: str 
 
 
 def load_image_into(engine: Engine, file: Path, *, name: str, release: str) -> LoadReport:
-    """Parse a node image's package list and store it (replacing an image of the same name)."""
-    try:
-        text = file.read_text("utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"cannot read {file}: {exc.strerror}") from exc
+    """Parse a node image's package list and store it (replacing an image of the same name). Raises
+    InputError for a file that cannot be read or is beyond a limit of :mod:`cvewatch.limits`."""
+    text = read_input(file).decode("utf-8", errors="replace")
     result = parse_package_text(text, path=str(file))
     report = LoadReport(packages=len(result.packages), problems=list(result.problems))
     if result.packages:

@@ -179,6 +179,13 @@ class _ExprError(Exception):
     pass
 
 
+_DIGITS = frozenset("0123456789")  # ASCII only, like rpm's risdigit: str.isdigit() also takes "²" and "٣"
+
+
+def _is_number(name: str) -> bool:
+    return name.isascii() and name.isdigit()
+
+
 _BUILTIN_BRACED = frozenset(
     {
         "expand",
@@ -254,7 +261,7 @@ class MacroContext:
         self.macros.pop(name, None)
 
     def is_defined(self, name: str) -> bool:
-        if name[:1] == "-" or name in ("*", "**", "#") or name.isdigit():
+        if name[:1] == "-" or name in ("*", "**", "#") or _is_number(name):
             return any(name in s for s in self._scopes[-1:])
         return name in self.macros
 
@@ -356,13 +363,13 @@ class MacroContext:
                 return n, text[j:]
             self._tick()
             return end + 1, self._expr_value(text[j + 2 : end], depth)
-        if c in "*#" or c.isdigit():
-            # positional arguments of a parametric macro
+        if c in "*#" or c in _DIGITS:
+            # positional arguments of a parametric macro (ASCII digits, like rpm's risdigit)
             if c == "*" and text.startswith("**", j + 1):
                 key, k = "**", j + 3
-            elif c.isdigit():
+            elif c in _DIGITS:
                 k = j + 1
-                while k < n and text[k].isdigit():
+                while k < n and text[k] in _DIGITS:
                     k += 1
                 key = text[j + 1 : k]
             else:
@@ -443,7 +450,7 @@ class MacroContext:
         args = tail.strip()
         if name in _BUILTIN_BRACED and name not in self.macros:
             return self._builtin_args(name, args, whole, depth)
-        if name[:1] == "-" or name in ("*", "**", "#") or name.isdigit():
+        if name[:1] == "-" or name in ("*", "**", "#") or _is_number(name):
             return self._scopes[-1].get(name, "") if self._scopes else whole
         macro = self.macros.get(name)
         if macro is None:
@@ -454,7 +461,7 @@ class MacroContext:
         return self._expand(macro.body, depth + 1)
 
     def _value(self, name: str, depth: int) -> str:
-        if name[:1] == "-" or name in ("*", "**", "#") or name.isdigit():
+        if name[:1] == "-" or name in ("*", "**", "#") or _is_number(name):
             return self._scopes[-1].get(name, "") if self._scopes else ""
         macro = self.macros.get(name)
         if macro is None:
@@ -698,7 +705,7 @@ def _line_end(text: str, start: int) -> int:
 # -- rpm expression language -----------------------------------------------------------------------
 
 _TOKEN_RE = re.compile(
-    r"\s*(?:(?P<num>\d+)|(?P<ver>v\"[^\"]*\")|(?P<str>\"[^\"]*\")"
+    r"\s*(?:(?P<num>[0-9]+)|(?P<ver>v\"[^\"]*\")|(?P<str>\"[^\"]*\")"
     r"|(?P<op>&&|\|\||==|!=|<=|>=|[<>!()+\-*/?:])|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"
 )
 
@@ -833,6 +840,8 @@ class _Parser:
         kind, tok = self.tokens[self.pos]
         self.pos += 1
         if kind == "num":
+            if len(tok.lstrip("0")) > 18:  # rpm's expressions are 64-bit; int() refuses 4,300 digits
+                raise _ExprError(f"number too large: {tok[:20]}…")
             return int(tok)
         if kind == "str":
             return tok[1:-1]

@@ -25,6 +25,8 @@ from cvewatch.inventory.imagelist import (
     ImageListResult,
 )
 from cvewatch.inventory.packages import InstalledPackage, Problem
+from cvewatch.limits import MAX_RECORDS, check_records
+from cvewatch.versions.rpm import is_ascii_number, parse_epoch
 
 
 def is_sbom(doc: object) -> bool:
@@ -57,12 +59,16 @@ def package_from_purl(purl: str, *, version_hint: str | None = None) -> Installe
     version, dash, release = text.rpartition("-")
     if not dash or not version or not release:
         raise InputError(f"rpm purl version has no release ({text!r}): {purl!r}")
-    if epoch_text and not epoch_text.isdigit():
+    if epoch_text and not is_ascii_number(epoch_text):  # "²" and "٣" pass str.isdigit()
         raise InputError(f"rpm purl with a non-numeric epoch {epoch_text!r}: {purl!r}")
+    try:
+        epoch = parse_epoch(epoch_text) if epoch_text else 0
+    except InputError as exc:
+        raise InputError(f"rpm purl with a bad epoch ({exc}): {purl!r}") from None
     if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
         raise InputError(f"rpm purl is not a package name, version and release: {purl!r}")
     arch = qualifiers.get("arch") or None
-    return InstalledPackage(name, int(epoch_text or 0), version, release, arch)
+    return InstalledPackage(name, epoch, version, release, arch)
 
 
 def _spdx_purl(package: dict[str, Any]) -> str | None:
@@ -93,6 +99,7 @@ def parse_spdx(doc: dict[str, Any], *, path: str) -> ImageListResult:
     if not isinstance(items, list):
         problems.append(Problem(path, "SPDX document: 'packages' is not a list"))
         items = []
+    check_records(len(items), "SBOM elements", path)
     for k, item in enumerate(items):
         where = f"packages[{k}]"
         if not isinstance(item, dict):
@@ -118,15 +125,35 @@ def parse_spdx(doc: dict[str, Any], *, path: str) -> ImageListResult:
     return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_SPDX_JSON, skipped=skipped)
 
 
-def _components(items: object, prefix: str) -> Iterator[tuple[str, object]]:
-    """(where, component) of a CycloneDX component list, nested components included (depth first)."""
+_SHOWN_DEPTH = 8  # nested components deeper than this are named by their first 8 levels and "…"
+
+
+def cyclonedx_components(items: object, *, path: str) -> Iterator[tuple[str, object]]:
+    """(where, component) of a CycloneDX ``components`` list, nested components included, depth first.
+
+    Iterative, so that any nesting orjson accepts (:data:`~cvewatch.limits.MAX_JSON_DEPTH`) is safe; a
+    deep element's ``where`` stops growing after :data:`_SHOWN_DEPTH` levels (``components[0]…[3]``), so a
+    deep document cannot fill memory with names. More than :data:`~cvewatch.limits.MAX_RECORDS` elements
+    is an InputError."""
     if not isinstance(items, list):
         return
-    for k, item in enumerate(items):
+    stack: list[tuple[Iterator[tuple[int, object]], str]] = [(enumerate(items), "components")]
+    count = 0
+    while stack:
+        it, prefix = stack[-1]
+        nxt = next(it, None)
+        if nxt is None:
+            stack.pop()
+            continue
+        k, item = nxt
+        count += 1
+        if count > MAX_RECORDS:
+            check_records(count, "SBOM elements", path)
         where = f"{prefix}[{k}]"
         yield where, item
-        if isinstance(item, dict) and "components" in item:
-            yield from _components(item["components"], f"{where}.components")
+        if isinstance(item, dict) and isinstance(item.get("components"), list):
+            deeper = f"{where}.components" if len(stack) < _SHOWN_DEPTH else f"{prefix.removesuffix('…')}…"
+            stack.append((enumerate(item["components"]), deeper))
 
 
 def parse_cyclonedx(doc: dict[str, Any], *, path: str) -> ImageListResult:
@@ -142,7 +169,7 @@ def parse_cyclonedx(doc: dict[str, Any], *, path: str) -> ImageListResult:
     items = doc.get("components", [])
     if not isinstance(items, list):
         problems.append(Problem(path, "CycloneDX document: 'components' is not a list"))
-    for where, item in _components(items, "components"):
+    for where, item in cyclonedx_components(items, path=path):
         if not isinstance(item, dict):
             problems.append(Problem(path, f"{where}: not an object"))
             continue
@@ -181,7 +208,8 @@ def parse_cyclonedx(doc: dict[str, Any], *, path: str) -> ImageListResult:
 
 
 def parse_sbom_document(doc: object, *, path: str) -> ImageListResult:
-    """A decoded JSON document: SPDX or CycloneDX; anything else is a Problem. Never raises."""
+    """A decoded JSON document: SPDX or CycloneDX; anything else is a Problem. Raises only InputError,
+    for more than :data:`~cvewatch.limits.MAX_RECORDS` elements."""
     if isinstance(doc, dict) and "spdxVersion" in doc:
         return parse_spdx(doc, path=path)
     if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":

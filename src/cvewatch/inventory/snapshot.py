@@ -14,6 +14,8 @@ import orjson
 
 from cvewatch.errors import InputError
 from cvewatch.inventory.packages import ChangelogEntry, PatchFile, SourcePackage, TriageFile
+from cvewatch.limits import MAX_INPUT_BYTES, check_records, load_json, too_large
+from cvewatch.versions.rpm import MAX_EPOCH, parse_epoch
 
 FORMAT = "cvewatch-release-snapshot/1"
 
@@ -62,16 +64,29 @@ def dump_snapshot(
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
 
 
+def _epoch(value: object) -> int:
+    """A snapshot's epoch: a JSON integer, or a string of ASCII digits (``int("٣")`` would be 3)."""
+    if isinstance(value, str):
+        return parse_epoch(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_EPOCH:
+        return value
+    raise InputError(f"epoch is not a number from 0 to {MAX_EPOCH}: {value!r}")
+
+
 def load_snapshot(data: bytes, origin: str) -> tuple[str, str | None, list[SourcePackage]]:
-    """(release, dist, packages) from a snapshot document."""
+    """(release, dist, packages) from a snapshot document. Raises InputError naming ``origin``, also for
+    a document beyond a limit of :mod:`cvewatch.limits` (size, nesting, number of packages)."""
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(too_large(MAX_INPUT_BYTES), origin)
+    doc: Any = load_json(data, origin)
     try:
-        doc: Any = orjson.loads(data)
         if doc.get("format") != FORMAT:
             raise InputError(f"not a {FORMAT} document", origin)
+        check_records(len(doc["packages"]), "packages", origin)
         packages = [
             SourcePackage(
                 name=p["name"],
-                epoch=int(p["epoch"]),
+                epoch=_epoch(p["epoch"]),
                 version=p["version"],
                 release=p["release"],
                 subpackages=tuple(p["subpackages"]),
@@ -98,6 +113,10 @@ def load_snapshot(data: bytes, origin: str) -> tuple[str, str | None, list[Sourc
             )
             for p in doc["packages"]
         ]
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except InputError as exc:
+        if exc.where == origin:
+            raise
+        raise InputError(f"malformed release snapshot: {exc}", origin) from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"malformed release snapshot: {exc}", origin) from exc
     return str(doc["release"]), doc.get("dist"), packages

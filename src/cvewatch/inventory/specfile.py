@@ -29,10 +29,13 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cvewatch.errors import SpecParseError
+from cvewatch.errors import InputError, SpecParseError
 from cvewatch.inventory.changelog import CVE_RE, cve_ids, parse_changelog
 from cvewatch.inventory.macros import ConditionalStack, MacroContext
 from cvewatch.inventory.packages import PatchFile, Problem, SourcePackage, TriageFile
+from cvewatch.inventory.treefiles import Folder, SpecTree, problem_of
+from cvewatch.limits import MAX_NOPATCH_BYTES, MAX_TREE_FILE_BYTES, PATCH_HEAD_BYTES
+from cvewatch.versions.rpm import parse_epoch
 
 SECTIONS = frozenset(
     {
@@ -76,7 +79,7 @@ SECTIONS = frozenset(
 _DEFINE_WORDS = ("%define", "%global", "%undefine", "%bcond", "%{bcond", "%{!?", "%{?", "%{expand:", "%{lua:")
 _TAG_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(\([^)]*\))?\s*:\s*(.*?)\s*$")
 _WORD_RE = re.compile(r"%\{?([A-Za-z_][A-Za-z0-9_]*)")
-_NOPATCH_RE = re.compile(r"^(CVE-\d{4}-\d{4,})\.nopatch$")
+_NOPATCH_RE = re.compile(r"^(CVE-[0-9]{4}-[0-9]{4,})\.nopatch$")
 _CVE_LINE_RE = re.compile(r"^\s*CVE(?:-IDs?)?\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _SECTION_KIND = {
     "package": "subpreamble",
@@ -89,8 +92,21 @@ _MAX_EXPANDED_LINES = 50_000  # lines a spec's own macros may produce, in all
 
 @dataclass(frozen=True, slots=True)
 class SpecResult:
+    """A spec's package, or None when the spec is rejected: then the last problem says why."""
+
     package: SourcePackage | None
     problems: tuple[Problem, ...]
+
+
+# problems that rpmbuild stops on too: an unclosed %if, a %else/%elif/%endif without its %if or after a
+# %else, an unterminated %{, %( or %[ in a tag value
+_RPM_FATAL_RE = re.compile(r"^%\w+ (?:without %if|without %endif|after %else)$|unterminated %[{(\[]")
+
+
+def rpm_refuses(problem: Problem) -> bool:
+    """True for a parser problem that makes rpmbuild itself refuse the spec (``cvewatch lint`` reports
+    these as errors; the loader reads on, as far as it can)."""
+    return _RPM_FATAL_RE.search(problem.message) is not None
 
 
 ReadSibling = Callable[[str], str | None]
@@ -245,7 +261,8 @@ def parse_spec_text(
 ) -> SpecResult:
     """Parse one spec's text. ``sibling_files`` names the files beside the spec (for ``present`` and the
     ``CVE-*.nopatch`` triage files); ``read_sibling(name)`` returns a sibling's text (patch headers,
-    nopatch justifications) or None; ``defines`` adds macros (like ``rpmbuild --define``). Never raises:
+    nopatch justifications) or None when it cannot be read (a ``.nopatch`` not read is no triage record:
+    what could not be read has no effect); ``defines`` adds macros (like ``rpmbuild --define``). Never raises:
     everything wrong becomes a Problem."""
     ctx = MacroContext(dist=dist, arch=arch, defines=defines)
     st = _State(path, ctx, [])
@@ -360,6 +377,9 @@ def parse_spec_text(
             tag = m2.group(1).lower()
             raw = m2.group(3)
             if tag.startswith("patch") and (tag == "patch" or tag[5:].isdigit()):
+                if len(tag) > 5 + 9:  # rpm's patch numbers are 32-bit (and int() refuses 4,300 digits)
+                    st.problems.append(Problem(path, f"bad patch number: {m2.group(1)[:24]}…", lineno))
+                    continue
                 number = int(tag[5:]) if tag[5:] else None
                 value = _expand_field(st, raw, lineno, f"Patch{tag[5:]}")
                 ctx.define(f"PATCH{number if number is not None else auto_patch}", value)
@@ -419,9 +439,9 @@ def parse_spec_text(
     epoch = 0
     if st.epoch:
         try:
-            epoch = int(st.epoch)
-        except ValueError:
-            st.problems.append(Problem(path, f"Epoch is not an integer: {st.epoch!r}; 0 used"))
+            epoch = parse_epoch(st.epoch)
+        except InputError as exc:
+            st.problems.append(Problem(path, f"Epoch: {exc}; 0 used"))
 
     if files_unsure or not any_files:
         subpackages = [st.name, *(d for d in declared if d != st.name)]
@@ -449,7 +469,10 @@ def parse_spec_text(
             continue
         just = ""
         if read_sibling is not None:
-            just = (read_sibling(fname) or "").strip()
+            body = read_sibling(fname)
+            if body is None:  # not read (a FIFO, over the size limit...): its reader said why
+                continue
+            just = body.strip()
         triage.append(TriageFile(m.group(1), just))
 
     clog = parse_changelog(changelog, path=path, dist=dist)
@@ -538,19 +561,39 @@ def _first_word(s: str) -> str:
     return s[1:k]
 
 
-def read_text(path: Path) -> str:
-    """A file's text; undecodable bytes replaced (specs are mostly UTF-8, some Latin-1)."""
-    return path.read_bytes().decode("utf-8", errors="replace")
+def read_spec(folder: Folder, name: str) -> str:
+    """A spec's text, read as every spec of a tree is (regular file inside the tree, at most
+    :data:`~cvewatch.limits.MAX_TREE_FILE_BYTES`); undecodable bytes replaced (specs are mostly UTF-8, some
+    Latin-1). Raises SpecParseError for what is no spec at all: unreadable, binary (NUL bytes), empty."""
+    where = str(folder.path / name)
+    try:
+        data = folder.read(name, max_bytes=MAX_TREE_FILE_BYTES)
+    except InputError as exc:
+        raise SpecParseError(problem_of(exc).message, where) from None
+    if b"\x00" in data:
+        raise SpecParseError("a binary file (NUL bytes), not a spec", where)
+    text = data.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise SpecParseError("an empty file, not a spec", where)
+    return text
 
 
-def _sibling_reader(folder: Path, limit: int = 65536) -> ReadSibling:
+def _sibling_reader(folder: Folder, problems: list[Problem]) -> ReadSibling:
+    """Reads a patch's head (its header is all that is needed) or a whole ``.nopatch`` file; a file that
+    cannot be read is None and a Problem."""
+
     def read(name: str) -> str | None:
-        p = folder / name
-        try:
-            with p.open("rb") as fh:
-                return fh.read(limit).decode("utf-8", errors="replace")
-        except OSError:
+        if name not in folder.files:
             return None
+        nopatch = name.endswith(".nopatch")
+        try:
+            data = folder.read(
+                name, max_bytes=MAX_NOPATCH_BYTES if nopatch else PATCH_HEAD_BYTES, head=not nopatch
+            )
+        except InputError as exc:
+            problems.append(problem_of(exc))
+            return None
+        return data.decode("utf-8", errors="replace")
 
     return read
 
@@ -560,28 +603,36 @@ def parse_spec(
     *,
     dist: str = ".azl3",
     arch: str = "x86_64",
-    sibling_files: Collection[str] | None = None,
+    folder: Folder | None = None,
     defines: Mapping[str, str] | None = None,
 ) -> SpecResult:
-    """Read a spec and the names of the files beside it, then :func:`parse_spec_text`."""
+    """Read a spec and the files beside it, then :func:`parse_spec_text`.
+
+    ``folder`` is the spec's folder as its tree listed it (:mod:`cvewatch.inventory.treefiles`: only regular
+    files inside the tree are seen and read); without it the spec's own folder is listed as a tree of its
+    own, and what that listing left out is reported with the spec's problems.
+    """
+    own: tuple[Problem, ...] = ()
+    if folder is None:
+        folder = SpecTree(path.parent).folder(path.parent)
+        own = folder.problems
     try:
-        text = read_text(path)
-    except OSError as exc:
-        return SpecResult(None, (Problem(str(path), f"cannot read spec: {exc}"),))
-    if sibling_files is None:
-        try:
-            sibling_files = [p.name for p in path.parent.iterdir()]
-        except OSError:
-            sibling_files = ()
-    return parse_spec_text(
+        text = read_spec(folder, path.name)
+    except SpecParseError as exc:
+        return SpecResult(None, (*own, problem_of(exc)))
+    problems: list[Problem] = []
+    result = parse_spec_text(
         text,
         path=str(path),
         dist=dist,
         arch=arch,
-        sibling_files=sibling_files,
-        read_sibling=_sibling_reader(path.parent),
+        sibling_files=folder.names,
+        read_sibling=_sibling_reader(folder, problems),
         defines=defines,
     )
+    if not own and not problems:
+        return result
+    return SpecResult(result.package, (*own, *result.problems, *problems))
 
 
 __all__ = [
@@ -590,5 +641,7 @@ __all__ = [
     "parse_spec",
     "parse_spec_text",
     "patch_header_cves",
+    "read_spec",
+    "rpm_refuses",
     "split_dependencies",
 ]

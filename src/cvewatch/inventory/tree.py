@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cvewatch.inventory.packages import Problem, SourcePackage
 from cvewatch.inventory.specfile import parse_spec
+from cvewatch.inventory.treefiles import Folder, SpecTree
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,21 +21,23 @@ def load_spec_tree(root: Path, *, dist: str = ".azl3", arch: str = "x86_64") -> 
     """Parse every ``root/*/*.spec`` in sorted order. A spec that gives no package adds Problems only.
 
     ``CVE-*.nopatch`` files of a folder are attached to every spec of that folder (``kernel/`` holds
-    ``kernel.spec`` and ``kernel-uki.spec``; the triage concerns the folder's sources).
+    ``kernel.spec`` and ``kernel-uki.spec``; the triage concerns the folder's sources). Only regular files
+    inside the tree are read (:mod:`cvewatch.inventory.treefiles`): a symlink out of the tree, a FIFO or a
+    device is skipped with a Problem, a file over its size limit too.
     """
     packages: list[SourcePackage] = []
     problems: list[Problem] = []
     if not root.is_dir():
         return TreeResult((), (Problem(str(root), "spec tree root is not a directory"),))
-    defines = kernel_defines(root, dist=dist, arch=arch)
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        try:
-            names = sorted(p.name for p in folder.iterdir())
-        except OSError as exc:
-            problems.append(Problem(str(folder), f"cannot list folder: {exc}"))
-            continue
-        for spec in (n for n in names if n.endswith(".spec")):
-            result = parse_spec(folder / spec, dist=dist, arch=arch, sibling_files=names, defines=defines)
+    tree = SpecTree(root)
+    top = tree.folder(root)
+    problems.extend(top.problems)
+    defines = kernel_defines(root, dist=dist, arch=arch, tree=tree)
+    for name in sorted(top.folders):
+        folder = tree.folder(top.folders[name])
+        problems.extend(folder.problems)
+        for spec in (n for n in folder.names if n.endswith(".spec")):
+            result = parse_spec(folder.path / spec, dist=dist, arch=arch, folder=folder, defines=defines)
             problems.extend(result.problems)
             if result.package is not None:
                 packages.append(result.package)
@@ -47,14 +50,19 @@ def load_spec_tree(root: Path, *, dist: str = ".azl3", arch: str = "x86_64") -> 
 _KERNEL_MACROS = {"kernel": "azl_kernel", "kernel-hwe": "azl_kernel_hwe"}
 
 
-def kernel_defines(root: Path, *, dist: str = ".azl3", arch: str = "x86_64") -> dict[str, str]:
+def kernel_defines(
+    root: Path, *, dist: str = ".azl3", arch: str = "x86_64", tree: SpecTree | None = None
+) -> dict[str, str]:
     """``azl_kernel_version``/``azl_kernel_release`` (and the ``_hwe`` pair) from the tree's kernel specs."""
+    tree = tree or SpecTree(root)
     out: dict[str, str] = {}
     for folder, prefix in _KERNEL_MACROS.items():
         spec = root / folder / f"{folder}.spec"
-        if not spec.is_file():
+        target = tree.file(spec)
+        if target is None:
             continue
-        pkg = parse_spec(spec, dist=dist, arch=arch, sibling_files=()).package
+        only = Folder(spec.parent, {spec.name: target}, {}, (), tree)
+        pkg = parse_spec(spec, dist=dist, arch=arch, folder=only).package
         if pkg is None:
             continue
         release = pkg.release[: -len(dist)] if dist and pkg.release.endswith(dist) else pkg.release

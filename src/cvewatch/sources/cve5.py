@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from cvewatch.errors import InputError, RecordError
+from cvewatch.limits import MAX_SOURCE_FILE_BYTES, json_error, read_input
 from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.records import CVE_ID_RE
 
@@ -67,7 +68,7 @@ CVSS_KEYS: tuple[tuple[str, str], ...] = (
 STATES = ("PUBLISHED", "REJECTED")
 GZIP_MAGIC = b"\x1f\x8b"
 #: The largest document read (a whole deltaLog.json is a few MB; a record rarely more than 1 MB).
-MAX_BYTES = 256 * 1024**2
+MAX_BYTES = MAX_SOURCE_FILE_BYTES
 USER_AGENT = "cvewatch (+https://github.com/; CVE tracking for RPM distributions)"
 
 
@@ -397,12 +398,7 @@ def read_location(
     """
     where = str(location)
     if not _is_url(where):
-        try:
-            raw = Path(location).read_bytes()
-        except FileNotFoundError:
-            raise InputError("no such file", where) from None
-        except OSError as err:
-            raise InputError(f"cannot read: {err.strerror or err}", where) from None
+        raw = read_input(Path(location), max_bytes=max_bytes)  # a regular file or a pipe, bounded
         return _gunzip(raw, where, max_bytes)
 
     import httpx
@@ -535,7 +531,7 @@ class Cve5Source:
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as err:
-            raise InputError(f"invalid JSON: {err}", location) from None
+            raise InputError(f"invalid JSON: {json_error(err)}", location) from None
         return delta_cve_ids(doc, since=self.since, where=location)
 
     def files(self) -> list[Path]:
@@ -577,7 +573,7 @@ def read_record(location: str, *, client: httpx.Client | None = None) -> Cve5Rec
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
-        return RecordProblem(location, None, f"invalid JSON: {err}")
+        return RecordProblem(location, None, f"invalid JSON: {json_error(err)}")
     try:
         return parse_record(doc, origin=location)
     except RecordError as err:

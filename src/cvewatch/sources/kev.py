@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from cvewatch.errors import InputError, RecordError
+from cvewatch.limits import json_error
 from cvewatch.sources.cve5 import read_location
 from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.records import CVE_ID_RE
@@ -154,7 +155,7 @@ def read_catalog(
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
-        raise InputError(f"invalid JSON: {err}", where) from None
+        raise InputError(f"invalid JSON: {json_error(err)}", where) from None
     return parse_catalog(doc, origin=where)
 
 

@@ -27,6 +27,7 @@ import orjson
 from sqlalchemy import Engine
 
 from cvewatch.errors import InputError
+from cvewatch.limits import MAX_NVD_FILE_BYTES, json_error, read_input
 from cvewatch.sources.http import BadResponse, HttpClient, RetryPolicy
 from cvewatch.sources.nvd_api import bulk_gc
 from cvewatch.sources.nvd_json import iter_document
@@ -34,6 +35,7 @@ from cvewatch.sources.records import Vulnerability
 from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import finish_run, load_cursor, mark_success, start_run
 from cvewatch.store.vulnerabilities import UpsertStats, upsert_batch
+from cvewatch.versions.rpm import is_ascii_number
 
 __all__ = [
     "SOURCE",
@@ -102,6 +104,8 @@ def parse_meta(text: str, *, origin: str) -> FeedMeta:
         if key not in fields:
             return None
         try:
+            if not is_ascii_number(fields[key]):  # int() would read "٣" as 3, "1_0" as 10
+                raise ValueError(fields[key])
             return int(fields[key])
         except ValueError:
             raise InputError(f"feed meta file: {key} is not a number ({fields[key]!r})", origin) from None
@@ -179,10 +183,7 @@ class _Location:
                 return decode(response.content)
 
             return self._http.get(where, decode=from_response, what=where)
-        try:
-            raw = Path(where).read_bytes()
-        except OSError as err:
-            raise InputError(f"cannot read: {err.strerror or err}", where) from None
+        raw = read_input(Path(where), max_bytes=MAX_NVD_FILE_BYTES)  # a regular file, never past the limit
         try:
             return decode(raw)
         except BadResponse as err:
@@ -297,7 +298,7 @@ def _one_feed(engine: Engine, place: _Location, name: str, force: bool, messages
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as err:
-        raise InputError(f"feed {name}: invalid JSON ({err})", data_where) from None
+        raise InputError(f"feed {name}: invalid JSON ({json_error(err)})", data_where) from None
     del data
     vulns: list[Vulnerability] = []
     problems = 0

@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 
 from cvewatch.errors import InputError
+from cvewatch.limits import MAX_NVD_FILE_BYTES, json_error, read_input
 from cvewatch.sources.interface import RecordProblem, Source, SourceItem
 from cvewatch.sources.nvd_json import iter_document
 from cvewatch.sources.records import Vulnerability
@@ -25,7 +26,7 @@ __all__ = ["DEFAULT_MAX_BYTES", "NvdFileSource", "newest_by_id", "read_file"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 #: Largest decoded JSON document accepted (a yearly 2.0 feed is a few hundred MB); guards against gzip bombs.
-DEFAULT_MAX_BYTES = 4 * 1024**3
+DEFAULT_MAX_BYTES = MAX_NVD_FILE_BYTES
 _SUFFIXES = (".json", ".json.gz")
 
 
@@ -74,12 +75,10 @@ class NvdFileSource(Source):
 def _read_bytes(path: Path, max_bytes: int) -> tuple[bytes, bool]:
     """The decoded bytes of ``path`` and whether they were gzip-compressed."""
     try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise _Unreadable(f"cannot read file: {err.strerror or err}") from None
+        raw = read_input(path, max_bytes=max_bytes)  # a regular file (or a pipe), never past the limit
+    except InputError as err:
+        raise _Unreadable(str(err).removeprefix(f"{path}: ")) from None
     if not raw.startswith(GZIP_MAGIC):
-        if len(raw) > max_bytes:
-            raise _Unreadable(f"file is larger than the limit of {max_bytes} bytes")
         return raw, False
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
@@ -105,7 +104,7 @@ def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Vul
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as err:
         what = "invalid JSON (after gunzip)" if compressed else "invalid JSON"
-        yield RecordProblem(origin, None, f"{what}: {err}")
+        yield RecordProblem(origin, None, f"{what}: {json_error(err)}")
         return
     yield from iter_document(doc, origin=origin)
 

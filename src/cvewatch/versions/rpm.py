@@ -69,7 +69,28 @@ def rpmvercmp(a: str, b: str) -> int:
             return 1 if xa > xb else -1
 
 
-_EVR_RE = re.compile(r"^(?:(?P<epoch>\d+):)?(?P<version>[^-:]+)(?:-(?P<release>[^-:]+))?$")
+_EVR_RE = re.compile(r"^(?:(?P<epoch>[^-:]*):)?(?P<version>[^-:]+)(?:-(?P<release>[^-:]+))?$")
+
+#: The largest epoch: rpm's is a 32-bit tag, and the store keeps it in a SQL INTEGER (signed 32 bits).
+MAX_EPOCH = 2**31 - 1
+
+
+def is_ascii_number(text: str) -> bool:
+    """True for a non-empty run of the ASCII digits 0-9 and nothing else.
+
+    ``str.isdigit`` is not that: it accepts ``²`` (which ``int`` then refuses with a ValueError) and ``٣``
+    (which ``int`` reads as 3); rpm reads neither as a number. Use this wherever input text is a number.
+    """
+    return text.isascii() and text.isdigit()
+
+
+def parse_epoch(text: str) -> int:
+    """An rpm epoch: ASCII digits, at most :data:`MAX_EPOCH`. Raises :class:`InputError` on anything else."""
+    if not is_ascii_number(text):
+        raise InputError(f"epoch is not a number of ASCII digits: {text[:40]!r}")
+    if len(text.lstrip("0")) > 10 or int(text) > MAX_EPOCH:
+        raise InputError(f"epoch is larger than {MAX_EPOCH}: {text[:40]!r}")
+    return int(text)
 
 
 @total_ordering
@@ -87,7 +108,13 @@ class EVR:
         m = _EVR_RE.match(text.strip())
         if not m:
             raise InputError(f"not an rpm EVR: {text!r}")
-        return cls(int(m["epoch"] or 0), m["version"], m["release"] or "")
+        epoch = m["epoch"]
+        if epoch is None:
+            return cls(0, m["version"], m["release"] or "")
+        try:
+            return cls(parse_epoch(epoch), m["version"], m["release"] or "")
+        except InputError as exc:
+            raise InputError(f"not an rpm EVR ({exc}): {text[:80]!r}") from None
 
     def compare(self, other: EVR) -> int:
         if self.epoch != other.epoch:

@@ -109,7 +109,7 @@ def with_update(version: str, update: str) -> str:
     upd = update.strip()
     if upd in ("", "*", "-") or version.strip() in ("", "*", "-"):
         return version
-    if upd[0].isdigit():
+    if upd[0] in _DIGITS:
         return f"{version}.{upd}"
     return f"{version}{upd}"
 
