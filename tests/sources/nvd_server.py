@@ -4,6 +4,8 @@
 ``resultsPerPage`` (≤ 2000), ``startIndex`` and ``lastModStartDate``/``lastModEndDate`` (inclusive; both or
 neither; a range over 120 days is refused with 404 and a ``message`` header, as NVD does). With ``api_key``
 set, a request without that ``apiKey`` header gets ``bad_key_status`` and ``message: Invalid apiKey.``.
+With ``redirect_to`` every GET is answered with a 302 to that URL (another server, for redirect tests);
+``/redirect?to=PATH&…`` answers a 302 to ``PATH?…`` on the same server.
 
 Faults are planned by the ordinal of the request (1-based, every GET counts), see :data:`FAULTS`. Records can
 be added after a given request (``add_after``), which makes ``totalResults`` change while a client pages.
@@ -24,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
 
@@ -67,6 +69,7 @@ class FakeNvd:
     faults: dict[int, str] = field(default_factory=dict)
     add_after: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     retry_after: str = "0"
+    redirect_to: str | None = None  # answer every GET with a 302 to this URL (the same query)
     timeout_sleep: float = 1.5
     requests: list[Request] = field(default_factory=list)
     stall_started: threading.Event = field(default_factory=threading.Event)
@@ -108,6 +111,11 @@ class FakeNvd:
                 by_id.update((c["id"], _record(c)) for c in added)
                 self.records = sorted(by_id.values(), key=lambda r: r.key)
             records = self.records
+        if self.redirect_to is not None:
+            return req, 302, {"Location": f"{self.redirect_to}?{query}"}, b""
+        if path == "/redirect":  # a redirect within this origin: /redirect?to=PATH&...
+            rest = urlencode({k: v for k, v in params.items() if k != "to"})
+            return req, 302, {"Location": f"{params.get('to', '/')}?{rest}"}, b""
         if self.api_key is not None and api_key != self.api_key:
             return req, self.bad_key_status, {"message": "Invalid apiKey."}, b""
         req.fault = self.faults.get(ordinal)

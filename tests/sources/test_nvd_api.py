@@ -577,3 +577,37 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+# --- credentials and redirects ---
+
+
+def test_a_redirect_to_another_origin_never_carries_the_api_key(
+    sqlite_engine: Engine, small: list[dict[str, Any]]
+) -> None:
+    """Two loopback servers on different ports (different origins): the first answers every request with a
+    302 to the second. The key reaches the first only; the sync still completes from the second."""
+    target = FakeNvd.of(small)
+    with serve(target) as target_url:
+        front = FakeNvd(redirect_to=target_url)
+        with serve(front) as front_url:
+            assert front_url.split("/")[2] != target_url.split("/")[2]
+            report = sync_nvd_api(sqlite_engine, config(front_url, api_key="s3cret-key"), now=NOW)
+    assert report.status == "ok" and stored(sqlite_engine) == expected_of(small)
+    assert front.requests and all(r.api_key == "s3cret-key" for r in front.requests)
+    assert target.requests and all(r.api_key is None for r in target.requests)
+
+
+def test_a_redirect_within_the_origin_keeps_the_api_key(small: list[dict[str, Any]]) -> None:
+    fake = FakeNvd.of(small)
+    with serve(fake) as url:
+        base, path = url.rsplit("/rest/", 1)
+        client = HttpClient(credentials={"apiKey": "k"}, rate_limit=None, retry=FAST_RETRY)
+        with client:
+            doc = client.get(
+                f"{base}/redirect?to=/rest/{path}",
+                params={"resultsPerPage": "1", "startIndex": "0"},
+                decode=lambda r: r.json(),
+            )
+    assert doc["resultsPerPage"] == 1
+    assert [r.api_key for r in fake.requests] == ["k", "k"]

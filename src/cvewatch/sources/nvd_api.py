@@ -359,11 +359,10 @@ class _Fetcher:
         self.config = config
         self.dialect = dialect
         headers = {"User-Agent": f"cvewatch/{__version__}", "Accept": "application/json"}
-        if config.api_key:
-            headers["apiKey"] = config.api_key
         self.http = HttpClient(
             timeout=config.timeout,
             headers=headers,
+            credentials={"apiKey": config.api_key} if config.api_key else None,
             rate_limit=config.effective_rate_limit,
             retry=config.retry,
             check=_key_check(bool(config.api_key)),
