@@ -33,6 +33,7 @@ import orjson
 from cvewatch.errors import InputError, RecordError
 from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.records import CVE_ID_RE
+from cvewatch.sources.redact import redact_text, redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -393,7 +394,8 @@ def read_location(
     """The bytes of a file or an ``http(s)://`` URL, gunzipped when they are gzip data.
 
     A URL is fetched with httpx (redirects followed); a 5xx answer or a network error is retried
-    ``attempts`` times with a growing pause. Raises :class:`InputError` naming the location.
+    ``attempts`` times with a growing pause. Raises :class:`InputError` naming the location (a URL with
+    its credentials redacted).
     """
     where = str(location)
     if not _is_url(where):
@@ -407,6 +409,7 @@ def read_location(
 
     import httpx
 
+    url, where = where, redact_url(where)
     own = client is None
     http = client or httpx.Client(
         follow_redirects=True, timeout=httpx.Timeout(60.0), headers={"User-Agent": USER_AGENT}
@@ -415,9 +418,9 @@ def read_location(
         last = ""
         for attempt in range(1, attempts + 1):
             try:
-                resp = http.get(where)
+                resp = http.get(url)
             except httpx.HTTPError as err:
-                last = f"{type(err).__name__}: {err}"
+                last = redact_text(f"{type(err).__name__}: {err}")
             else:
                 if resp.status_code < 400:
                     return _gunzip(resp.content, where, max_bytes)
@@ -514,7 +517,7 @@ class Cve5Source:
     def origin(self) -> str:
         parts = [str(self.path)] if self.path is not None else []
         if self.delta is not None:
-            parts.append(f"delta {self.delta}")
+            parts.append(f"delta {redact_url(self.delta)}")
         return ", ".join(parts)
 
     def _cves_root(self) -> Path:
@@ -532,11 +535,12 @@ class Cve5Source:
                     location = str(inside)
                     break
         raw = read_location(location, client=self.client)
+        shown = redact_url(location)
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as err:
-            raise InputError(f"invalid JSON: {err}", location) from None
-        return delta_cve_ids(doc, since=self.since, where=location)
+            raise InputError(f"invalid JSON: {err}", shown) from None
+        return delta_cve_ids(doc, since=self.since, where=shown)
 
     def files(self) -> list[Path]:
         """The record files of a path source (not of a delta), in order."""
@@ -569,9 +573,10 @@ class Cve5Source:
 
 
 def read_record(location: str, *, client: httpx.Client | None = None) -> Cve5Record | RecordProblem:
-    """One record file or URL → a record, or a problem naming the location."""
+    """One record file or URL → a record, or a problem naming the location (credentials redacted)."""
+    url, location = location, redact_url(location)
     try:
-        raw = read_location(location, client=client)
+        raw = read_location(url, client=client)
     except InputError as err:
         return RecordProblem(location, None, str(err).removeprefix(f"{location}: "))
     try:

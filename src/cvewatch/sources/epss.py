@@ -19,6 +19,7 @@ from cvewatch.errors import InputError
 from cvewatch.sources.cve5 import read_location
 from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.records import CVE_ID_RE
+from cvewatch.sources.redact import redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -134,7 +135,7 @@ def read_scores(
     location: str | os.PathLike[str] = EPSS_URL, *, client: httpx.Client | None = None
 ) -> EpssFile:
     """Read the scores from a URL (default: the current day's file) or a file, plain or gzip."""
-    where = str(location)
+    where = redact_url(str(location))
     raw = read_location(location, client=client)
     try:
         text = raw.decode("utf-8-sig")
@@ -157,7 +158,7 @@ def import_epss(
     from cvewatch.store.kev_epss import epss_score_date, replace_epss
     from cvewatch.store.sync_runs import finish_run, mark_success, start_run
 
-    origin = str(location)
+    origin = redact_url(str(location))
     started = datetime.now(UTC)
     with engine.begin() as conn:
         run_id = start_run(conn, "epss", origin)

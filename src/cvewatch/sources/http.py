@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import httpx
 
 from cvewatch.errors import ConfigError, CvewatchError
+from cvewatch.sources.redact import redact_text
 
 __all__ = [
     "SENSITIVE_HEADERS",
@@ -288,8 +289,9 @@ class HttpClient:
         decode: Callable[[httpx.Response], T],
         what: str | None = None,
     ) -> T:
-        """GET ``url`` until ``decode(response)`` returns for a 2xx answer; raises :class:`FetchError`."""
-        what = what or url
+        """GET ``url`` until ``decode(response)`` returns for a 2xx answer; raises :class:`FetchError`
+        (naming ``what``, by default the URL, with credentials redacted)."""
+        what = redact_text(what or url)
         started = self._clock()
         attempt = 0
         while True:

@@ -18,6 +18,7 @@ from cvewatch.errors import InputError, RecordError
 from cvewatch.sources.cve5 import read_location
 from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.records import CVE_ID_RE
+from cvewatch.sources.redact import redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -149,7 +150,7 @@ def read_catalog(
     location: str | os.PathLike[str] = KEV_URL, *, client: httpx.Client | None = None
 ) -> KevCatalog:
     """Read the catalogue from a URL (default: CISA's feed) or a file (plain or gzip)."""
-    where = str(location)
+    where = redact_url(str(location))
     raw = read_location(location, client=client)
     try:
         doc = orjson.loads(raw)
@@ -167,7 +168,7 @@ def import_kev(
     from cvewatch.store.kev_epss import replace_kev
     from cvewatch.store.sync_runs import finish_run, mark_success, start_run
 
-    origin = str(location)
+    origin = redact_url(str(location))
     started = datetime.now(UTC)
     with engine.begin() as conn:
         run_id = start_run(conn, "kev", origin)

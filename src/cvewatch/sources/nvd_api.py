@@ -55,6 +55,7 @@ from cvewatch.sources.http import (
 from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.nvd_json import iter_document
 from cvewatch.sources.records import Vulnerability
+from cvewatch.sources.redact import redact_url
 from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import (
     add_run_progress,
@@ -399,7 +400,7 @@ class _Fetcher:
         }
         what = f"NVD API page startIndex={start_index} ({window})"
         doc = self.http.get(self.config.api_url, params=params, decode=_decode_page, what=what)
-        origin = f"{self.config.api_url} startIndex={start_index}"
+        origin = f"{redact_url(self.config.api_url)} startIndex={start_index}"
         vulns: list[Vulnerability] = []
         problems: list[RecordProblem] = []
         add_vuln, add_problem = vulns.append, problems.append
@@ -560,12 +561,14 @@ def bulk_gc(threshold: int = 200_000) -> Generator[None, None, None]:
 
 
 def _origin(config: NvdApiConfig, plan: SyncPlan) -> str:
+    """What a run records as its origin: the API URL (credentials redacted) and the plan."""
+    url = redact_url(config.api_url)
     if plan.mode == "full":
-        return f"{config.api_url} (full load)"
+        return f"{url} (full load)"
     first, last = plan.windows[0], plan.windows[-1]
     assert first.start is not None and last.end is not None
     return (
-        f"{config.api_url} (lastModified {format_nvd_time(first.start)} .. {format_nvd_time(last.end)}, "
+        f"{url} (lastModified {format_nvd_time(first.start)} .. {format_nvd_time(last.end)}, "
         f"{len(plan.windows)} window{'s' if len(plan.windows) != 1 else ''})"
     )
 

@@ -1,4 +1,9 @@
-"""The record of every sync run, and each source's sync state."""
+"""The record of every sync run, and each source's sync state.
+
+A run's ``origin`` and ``messages`` are stored and read back with the URLs in them redacted
+(:func:`~cvewatch.sources.redact.redact_text`): a user name, password or ``apiKey=`` given in a URL never
+reaches the store or ``sync status``, and rows written before this was so are redacted when read.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select, update
 
+from cvewatch.sources.redact import redact_text
 from cvewatch.store.models import SyncRunRow, SyncStateRow
 
 T_RUN: Table = SyncRunRow.__table__  # type: ignore[assignment]
@@ -35,7 +41,7 @@ def start_run(conn: Connection, source: str, origin: str) -> int:
     res = conn.execute(
         insert(T_RUN).values(
             source=source,
-            origin=origin,
+            origin=redact_text(origin),
             started=datetime.now(UTC),
             status="running",
             pages=0,
@@ -51,7 +57,11 @@ def start_run(conn: Connection, source: str, origin: str) -> int:
 
 
 def finish_run(conn: Connection, run_id: int, *, status: str, messages: list[str], **counts: int) -> None:
-    values: dict[str, Any] = {"finished": datetime.now(UTC), "status": status, "messages": messages[:1000]}
+    values: dict[str, Any] = {
+        "finished": datetime.now(UTC),
+        "status": status,
+        "messages": [redact_text(m) for m in messages[:1000]],
+    }
     values.update(counts)
     conn.execute(update(T_RUN).where(T_RUN.c.id == run_id).values(**values))
 
@@ -79,7 +89,7 @@ def recent_runs(conn: Connection, limit: int = 20) -> list[SyncRun]:
         SyncRun(
             r.id,
             r.source,
-            r.origin,
+            redact_text(r.origin),
             r.started,
             r.finished,
             r.status,
@@ -89,7 +99,7 @@ def recent_runs(conn: Connection, limit: int = 20) -> list[SyncRun]:
             r.unchanged,
             r.rejected,
             r.errors,
-            tuple(r.messages or ()),
+            tuple(redact_text(m) for m in r.messages or ()),
         )
         for r in rows
     ]
@@ -118,7 +128,7 @@ def mark_interrupted(conn: Connection, run_id: int, message: str) -> bool:
     res = conn.execute(
         update(T_RUN)
         .where(T_RUN.c.id == run_id, T_RUN.c.status == "running")
-        .values(status="interrupted", finished=datetime.now(UTC), messages=[message])
+        .values(status="interrupted", finished=datetime.now(UTC), messages=[redact_text(message)])
     )
     return bool(res.rowcount)
 
