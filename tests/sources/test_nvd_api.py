@@ -611,3 +611,27 @@ def test_a_redirect_within_the_origin_keeps_the_api_key(small: list[dict[str, An
             )
     assert doc["resultsPerPage"] == 1
     assert [r.api_key for r in fake.requests] == ["k", "k"]
+
+
+# --- records the store cannot keep ---
+
+
+def test_a_nul_or_an_overlong_value_rejects_that_record_not_its_page(
+    engine: Engine, small: list[dict[str, Any]]
+) -> None:
+    """PostgreSQL refuses a NUL in a text and a value longer than its column for the whole statement: the
+    page holding such a record used to fail, retried forever by every run. Now only the record is refused."""
+    bad = copy.deepcopy(small[5])
+    bad["descriptions"] = [{"lang": "en", "value": "overflow\x00"}]
+    long_cwe = copy.deepcopy(small[250])
+    long_cwe["weaknesses"] = [
+        {"source": "x", "type": "Primary", "description": [{"lang": "en", "value": "C" * 41}]}
+    ]
+    served = [bad if c is small[5] else long_cwe if c is small[250] else c for c in small]
+    fake = FakeNvd.of(served)
+    with serve(fake) as url:
+        report = sync_nvd_api(engine, config(url), now=NOW)
+    assert report.status == "partial" and report.errors == 2
+    assert {v.id for v in stored(engine)} == {c["id"] for c in small} - {bad["id"], long_cwe["id"]}
+    assert any("NUL character" in m and bad["id"] in m for m in report.messages)
+    assert any("41 characters long" in m and long_cwe["id"] in m for m in report.messages)

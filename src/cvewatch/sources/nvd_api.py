@@ -53,7 +53,7 @@ from cvewatch.sources.http import (
     describe_response,
 )
 from cvewatch.sources.interface import RecordProblem
-from cvewatch.sources.nvd_json import iter_document
+from cvewatch.sources.nvd_json import iter_document, nul_free
 from cvewatch.sources.records import Vulnerability
 from cvewatch.sources.redact import redact_url
 from cvewatch.store.db import refresh_statistics
@@ -313,7 +313,8 @@ class _Page:
     batch: PreparedBatch | None = None
 
 
-def _decode_page(response: httpx.Response) -> dict[str, Any]:
+def _decode_page(response: httpx.Response) -> tuple[dict[str, Any], bool]:
+    """The page as decoded JSON, and whether it certainly holds no NUL character (see ``nul_free``)."""
     try:
         doc = orjson.loads(response.content)
     except orjson.JSONDecodeError as err:
@@ -322,7 +323,7 @@ def _decode_page(response: httpx.Response) -> dict[str, Any]:
         raise BadResponse("not an NVD API 2.0 page: not a JSON object")
     if not isinstance(doc.get("vulnerabilities"), list) or not isinstance(doc.get("totalResults"), int):
         raise BadResponse("not an NVD API 2.0 page: no 'vulnerabilities' array or 'totalResults' number")
-    return doc
+    return doc, nul_free(response.content)
 
 
 _THROTTLE_WORDS = ("rate", "limit", "throttl", "too many")
@@ -399,12 +400,12 @@ class _Fetcher:
             "startIndex": str(start_index),
         }
         what = f"NVD API page startIndex={start_index} ({window})"
-        doc = self.http.get(self.config.api_url, params=params, decode=_decode_page, what=what)
+        doc, no_nul = self.http.get(self.config.api_url, params=params, decode=_decode_page, what=what)
         origin = f"{redact_url(self.config.api_url)} startIndex={start_index}"
         vulns: list[Vulnerability] = []
         problems: list[RecordProblem] = []
         add_vuln, add_problem = vulns.append, problems.append
-        for item in iter_document(doc, origin=origin):
+        for item in iter_document(doc, origin=origin, nul_free=no_nul):
             if isinstance(item, Vulnerability):
                 add_vuln(item)
             else:

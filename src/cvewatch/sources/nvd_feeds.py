@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from cvewatch.errors import InputError
 from cvewatch.sources.http import BadResponse, HttpClient, RetryPolicy
 from cvewatch.sources.nvd_api import bulk_gc
-from cvewatch.sources.nvd_json import iter_document
+from cvewatch.sources.nvd_json import iter_document, nul_free
 from cvewatch.sources.records import Vulnerability
 from cvewatch.sources.redact import redact_url
 from cvewatch.store.db import refresh_statistics
@@ -306,10 +306,11 @@ def _one_feed(engine: Engine, place: _Location, name: str, force: bool, messages
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as err:
         raise InputError(f"feed {name}: invalid JSON ({err})", data_where) from None
+    no_nul = nul_free(data)
     del data
     vulns: list[Vulnerability] = []
     problems = 0
-    for item in iter_document(doc, origin=data_where):
+    for item in iter_document(doc, origin=data_where, nul_free=no_nul):
         if isinstance(item, Vulnerability):
             vulns.append(item)
         else:
