@@ -10,11 +10,19 @@ what the checkpoint says can never disagree, so a sync killed at any point resum
 committed page. The plan's end date is fixed when the plan is made and saved with it, so a resumed run asks
 for the same windows.
 
-Paging tolerates ``totalResults`` changing under it: it is read again from every page and a window ends when
-``startIndex`` reaches the latest value. A page that comes back empty or short while ``totalResults`` says
-more remain ends that window too; the run is then ``partial`` and the last successful sync is not moved, so
-the next run covers the same range again. Records are deduplicated by the store (newest ``lastModified``
-wins); ``Rejected`` CVEs are stored with their status, never dropped.
+Paging follows the server's answers, not the client's request: ``startIndex`` advances by the records a page
+held (a server that caps its pages below ``resultsPerPage`` is paged through), ``totalResults`` is read again
+from every page, and a window ends only when a page reaches it, not on a total that just fell (a falling
+total is confirmed by one more page). The server's order may shift under the pages while they are read (a
+record modified meanwhile moves, and those after it move up one place, so one would be skipped): every page
+after the first starts one record before the end of the previous one and must contain one of that page's
+last records (*anchors*, compared by id and ``lastModified``); when none is there, the order shifted and the
+sync reads again from further back until it finds one (:func:`_judge`). The records modified during a run
+are covered by the next run, as the last successful sync is the plan's end, fixed before the first page. A
+window that cannot be completed (no new record while ``totalResults`` says more remain; the anchors never
+found again) makes the run ``partial`` and the last successful sync is not moved, so the next run covers the
+same range again. Records are deduplicated by the store (newest ``lastModified`` wins); ``Rejected`` CVEs
+are stored with their status, never dropped.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import threading
 import traceback
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any, Literal
@@ -82,6 +90,7 @@ __all__ = [
     "NvdApiConfig",
     "NvdSyncReport",
     "PageEvent",
+    "Place",
     "SyncPlan",
     "Window",
     "bulk_gc",
@@ -101,6 +110,16 @@ MAX_WINDOW = timedelta(days=120)
 PUBLIC_RATE_LIMIT = RateLimit(5, 30.0)
 KEYED_RATE_LIMIT = RateLimit(50, 30.0)
 _MAX_MESSAGES = 200
+#: Each page after the first of a window starts this many records before the end of the previous one.
+OVERLAP = 1
+#: The last records of a page kept to find the place again (id and lastModified: a record modified in the
+#: meantime has moved and no longer counts).
+ANCHORS = 16
+#: How often in a row a window may read again from further back before it is given up (``partial``).
+MAX_REWINDS = 8
+
+#: A record's place in the server's order: its id and its lastModified, as the page gave them.
+Key = tuple[str, str]
 
 
 class ApiKeyRejected(FetchError):
@@ -201,14 +220,49 @@ class SyncPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class Place:
+    """Where paging stands inside a window, besides ``startIndex`` (see :func:`_judge`): ``anchors`` are the
+    last records read (id and lastModified; the next page must hold one of them), ``last_total`` the
+    ``totalResults`` of the last page, ``rewinds`` how often in a row the window was read again from
+    further back, and ``seeking`` whether the next page is such a read (looking for an anchor)."""
+
+    anchors: tuple[Key, ...] = ()
+    last_total: int | None = None
+    rewinds: int = 0
+    seeking: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "anchors": [list(k) for k in self.anchors],
+            "last_total": self.last_total,
+            "rewinds": self.rewinds,
+            "seeking": self.seeking,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Place:
+        """The place saved in a checkpoint (a fresh one for a checkpoint of an older version)."""
+        if not isinstance(data, dict):
+            return cls()
+        last_total = data.get("last_total")
+        return cls(
+            tuple((str(i), str(m)) for i, m in data.get("anchors") or ()),
+            None if last_total is None else int(last_total),
+            int(data.get("rewinds") or 0),
+            bool(data.get("seeking")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Checkpoint:
     """Where a sync stands after its last committed page: window ``window`` of ``plan`` continues at
-    ``start_index``."""
+    ``start_index``, at ``place`` within it."""
 
     run_id: int
     plan: SyncPlan
     window: int = 0
     start_index: int = 0
+    place: Place = field(default_factory=Place)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -216,6 +270,7 @@ class Checkpoint:
             "plan": self.plan.to_json(),
             "window": self.window,
             "start_index": self.start_index,
+            "place": self.place.to_json(),
         }
 
     @classmethod
@@ -229,6 +284,7 @@ class Checkpoint:
                 SyncPlan.from_json(data["plan"]),
                 int(data["window"]),
                 int(data["start_index"]),
+                Place.from_json(data.get("place")),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -302,7 +358,8 @@ class NvdSyncReport:
 @dataclass(frozen=True, slots=True)
 class _Page:
     """A fetched page: its records as :class:`Vulnerability` values, or (for a sync, when the fetcher was
-    given the store's dialect) as rows ready to write in ``batch``."""
+    given the store's dialect) as rows ready to write in ``batch``. ``results_per_page`` is the server's
+    (its ``resultsPerPage``), ``keys`` every entry's place in the server's order, in page order."""
 
     start_index: int
     total_results: int
@@ -311,6 +368,96 @@ class _Page:
     problems: tuple[RecordProblem, ...]
     received: int
     batch: PreparedBatch | None = None
+    keys: tuple[Key, ...] = ()
+
+
+def _overlap(received: int, server_page_size: int, requested: int) -> int:
+    """How many records the next page of a window re-reads: :data:`OVERLAP`, unless pages are too small to
+    hold anything new besides it (then the place cannot be checked)."""
+    return OVERLAP if min(received, server_page_size, requested) > OVERLAP else 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """What a page means for its window (:func:`_judge`): ``done``, or the next page's ``next_start`` and
+    ``place``. ``problem`` says why a window ended early (the run is then partial); ``note`` is only
+    logged."""
+
+    done: bool
+    next_start: int = 0
+    place: Place = field(default_factory=Place)
+    problem: str | None = None
+    note: str | None = None
+
+
+def _judge(start: int, page: _Page, requested: int, place: Place) -> _Step:
+    """Decide, from the page asked at ``start``, whether its window is done and where the next page starts.
+
+    * A page after the first (``place.anchors`` set, ``start`` > 0) must hold one of the last records read
+      before it, unchanged (same id and lastModified): the records up to it were read, those after it are
+      new. If none is there, records before ``start`` have left the server's order (modified: moved to its
+      end, or out of the window) and unread ones moved up before ``start``: the window is read again from a
+      page (then two, four…) further back (``seeking``) until a page holds an anchor again, at most
+      :data:`MAX_REWINDS` times in a row (a page that brings new records starts the count again).
+    * The window is done when a page reaches ``totalResults`` exactly and the total did not fall since the
+      previous page, or when a page brings nothing new and nothing more is said to remain. A page asked at
+      the expected place that brings nothing new while ``totalResults`` says more remain ends the window as
+      a problem.
+    * Otherwise the next page starts :data:`OVERLAP` record(s) before the end of this one: the records the
+      server gave decide, whatever was asked.
+    """
+    keys, total, server_page_size = page.keys, page.total_results, page.results_per_page
+    n = len(keys)
+    fresh_from = 0
+    if place.anchors and start > 0:
+        order = {k: i for i, k in enumerate(place.anchors)}
+        best, at = -1, -1
+        for j, k in enumerate(keys):
+            i = order.get(k)
+            if i is not None and i >= best:
+                best, at = i, j
+        if at < 0:
+            rewinds = place.rewinds + 1
+            if rewinds > MAX_REWINDS:
+                return _Step(
+                    True,
+                    problem=f"the server's order kept shifting under the pages: the records read before "
+                    f"startIndex {start} were not found again after {MAX_REWINDS} tries",
+                )
+            # a page back (the server's page size, or the one asked when this page says 0), then 2, 4…
+            back = max(server_page_size or requested, len(place.anchors)) * 2 ** (rewinds - 1)
+            restart = max(0, start - back)
+            return _Step(
+                False,
+                restart,
+                replace(place, last_total=total, rewinds=rewinds, seeking=True),
+                note=f"the page at startIndex {start} does not hold the last records read before it: the "
+                f"server's order shifted (records before it were modified); reading again from {restart}",
+            )
+        fresh_from = at + 1
+    fresh = n - fresh_from
+    end = start + n
+    fell = place.last_total is not None and total < place.last_total
+    overlap = _overlap(n, server_page_size, requested)
+    ahead = Place(keys[-ANCHORS:] if overlap else (), total, 0 if fresh > 0 else place.rewinds)
+    if fresh <= 0:
+        if end >= total:
+            return _Step(True)
+        if place.seeking and n:  # found the place again at the end of this page: read on from there
+            return _Step(False, end - overlap, ahead)
+        return _Step(
+            True,
+            problem=f"the page at startIndex {start} held {n} records, none new, "
+            f"while totalResults is {total}",
+        )
+    if end == total and not fell:
+        return _Step(True)
+    note = None
+    if fell:
+        note = f"totalResults fell from {place.last_total} to {total} at startIndex {start}: reading on"
+    elif n < server_page_size and end < total:
+        note = f"the page at startIndex {start} held {n} records, fewer than its resultsPerPage said"
+    return _Step(False, end - overlap, ahead, note=note)
 
 
 def _decode_page(response: httpx.Response) -> tuple[dict[str, Any], bool]:
@@ -388,8 +535,10 @@ class _Fetcher:
                 with contextlib.suppress(Exception):  # a wasted guess: its failure does not matter
                     ahead[2].result()
             page = self._get(window, start_index)
-        nxt = start_index + page.received
-        if self._pool is not None and page.received >= page.results_per_page and nxt < page.total_results:
+        end = start_index + page.received
+        if self._pool is not None and page.received > 0 and end < page.total_results:
+            # the usual next request (see _judge); a wrong guess is dropped by the next fetch
+            nxt = end - _overlap(page.received, page.results_per_page, self.config.results_per_page)
             self._ahead = (window, nxt, self._pool.submit(self._get, window, nxt))
         return page
 
@@ -411,15 +560,29 @@ class _Fetcher:
             else:
                 add_problem(item)
         batch = None if self.dialect is None else prepare_batch(vulns, self.dialect)
+        entries = doc["vulnerabilities"]
+        per_page = doc.get("resultsPerPage")
+        if type(per_page) is not int or per_page < 0:
+            per_page = len(entries)
         return _Page(
             start_index,
             int(doc["totalResults"]),
-            self.config.results_per_page,
+            per_page,
             () if batch is not None else tuple(vulns),
             tuple(problems),
-            len(doc["vulnerabilities"]),
+            len(entries),
             batch,
+            tuple(_key(item) for item in entries),
         )
+
+
+def _key(item: Any) -> Key:
+    """An API page entry's place in the order: its id and lastModified as sent ("" where missing)."""
+    cve = item.get("cve") if isinstance(item, dict) else None
+    if not isinstance(cve, dict):
+        return ("", "")
+    cve_id, modified = cve.get("id"), cve.get("lastModified")
+    return (cve_id if isinstance(cve_id, str) else "", modified if isinstance(modified, str) else "")
 
 
 #: Runs the worker in a fresh interpreter with this process's ``sys.path``: a plain ``python -c`` rather
@@ -603,12 +766,13 @@ def sync_nvd_api(
             interrupted = saved.run_id
         resumed = saved is not None and not full and since is None
         if saved is not None and resumed:
-            plan, window, start_index = saved.plan, saved.window, saved.start_index
+            plan = saved.plan
         else:
             plan = plan_sync(now, last_success(conn, SOURCE), full=full, since=since, overlap=config.overlap)
-            window, start_index = 0, 0
         run_id = start_run(conn, SOURCE, _origin(config, plan))
-        cursor["checkpoint"] = Checkpoint(run_id, plan, window, start_index).to_json()
+        state = replace(saved, run_id=run_id) if saved is not None and resumed else Checkpoint(run_id, plan)
+        window, start_index = state.window, state.start_index
+        cursor["checkpoint"] = state.to_json()
         save_cursor(conn, SOURCE, cursor)
     if interrupted is not None:
         log.warning("run %d had been interrupted; marked as such", interrupted)
@@ -629,23 +793,25 @@ def sync_nvd_api(
         dialect = engine.dialect.name
         fetcher = _ProcessFetcher(config, dialect) if config.worker_process else _Fetcher(config, dialect)
         with bulk_gc():
-            while window < len(plan.windows):
+            while state.window < len(plan.windows):
+                window, start_index = state.window, state.start_index
                 page = fetcher.fetch(plan.windows[window], start_index)
-                next_index = start_index + page.received
-                window_done = page.received == 0 or next_index >= page.total_results
-                if not window_done and page.received < page.results_per_page:
-                    window_done = True
-                if window_done and next_index < page.total_results:
+                step = _judge(start_index, page, config.results_per_page, state.place)
+                where = f"window {window + 1}/{len(plan.windows)} ({plan.windows[window]})"
+                if step.note is not None:
+                    log.warning("%s: %s", where, step.note)
+                if step.problem is not None:
                     incomplete = True
                     messages.append(
-                        f"window {window + 1}/{len(plan.windows)} ({plan.windows[window]}): "
-                        f"the page at startIndex {start_index} held {page.received} records "
-                        f"while totalResults is {page.total_results}; "
-                        "the window was ended there and will be read again by the next sync"
+                        f"{where}: {step.problem}; the window was ended there and will be read again "
+                        "by the next sync"
                     )
                     log.warning(messages[-1])
                 messages.extend(str(p) for p in page.problems[: max(0, _MAX_MESSAGES - len(messages))])
-                next_window, next_start = (window + 1, 0) if window_done else (window, next_index)
+                if step.done:
+                    state = replace(state, window=window + 1, start_index=0, place=Place())
+                else:
+                    state = replace(state, start_index=step.next_start, place=step.place)
                 with engine.begin() as conn:
                     assert page.batch is not None
                     stats = upsert_prepared(conn, page.batch)
@@ -659,7 +825,7 @@ def sync_nvd_api(
                         rejected=stats.rejected,
                         errors=len(page.problems),
                     )
-                    cursor["checkpoint"] = Checkpoint(run_id, plan, next_window, next_start).to_json()
+                    cursor["checkpoint"] = state.to_json()
                     save_cursor(conn, SOURCE, cursor)
                 counts["pages"] += 1
                 counts["received"] += page.received
@@ -689,7 +855,6 @@ def sync_nvd_api(
                             counts["pages"],
                         )
                     )
-                window, start_index = next_window, next_start
     except BaseException as exc:
         with engine.begin() as conn:
             finish_run(conn, run_id, status="failed", messages=[*messages, f"{type(exc).__name__}: {exc}"])
@@ -728,16 +893,20 @@ def sync_nvd_api(
 
 
 def iter_api_pages(config: NvdApiConfig, window: Window | None = None) -> Iterator[list[Vulnerability]]:
-    """Every page of one window as a list of records, without the store (for tools and benchmarks)."""
+    """Every page of one window as a list of records, without the store (for tools and benchmarks), paged
+    as a sync pages (:func:`_judge`); a record the previous page held already is left out."""
     window = window or Window()
     fetcher = _Fetcher(config)
     try:
-        start = 0
+        start, place = 0, Place()
+        before: set[str] = set()
         while True:
             page = fetcher.fetch(window, start)
-            yield list(page.vulnerabilities)
-            start += page.received
-            if page.received < page.results_per_page or start >= page.total_results:
+            yield [v for v in page.vulnerabilities if v.id not in before]
+            step = _judge(start, page, config.results_per_page, place)
+            if step.done:
                 return
+            before = {k[0] for k in page.keys}
+            start, place = step.next_start, step.place
     finally:
         fetcher.close()
