@@ -8,6 +8,7 @@ that an undisturbed sync stores exactly them), compared as loaded :class:`Vulner
 from __future__ import annotations
 
 import copy
+import json
 import os
 import random
 import signal
@@ -48,7 +49,7 @@ from cvewatch.sources.nvd_json import parse_cve
 from cvewatch.sources.records import Vulnerability
 from cvewatch.store.db import open_engine
 from cvewatch.store.models import VulnerabilityRow
-from cvewatch.store.sync_runs import last_success, load_cursor, recent_runs
+from cvewatch.store.sync_runs import last_success, load_cursor, pending_retries, recent_runs
 from cvewatch.store.vulnerabilities import load_vulnerabilities
 
 from .nvd_server import FAULTS, FakeNvd, load_dataset, serve
@@ -758,3 +759,68 @@ def test_judging_a_page_by_its_anchors_and_totals() -> None:
     # nothing new while totalResults says more remain: the window ends, as a problem
     stuck = judge(18, _page(18, _keys(18, 19), 40), 10, fell.place)
     assert stuck.done and stuck.problem and "none new" in stuck.problem
+
+
+# --- the retry list ---
+
+
+def malformed(cve: dict[str, Any]) -> dict[str, Any]:
+    """``cve`` as a broken server sends it: a CVSS metric without its score."""
+    out = copy.deepcopy(cve)
+    out["metrics"] = {"cvssMetricV31": [{"source": "nvd@nist.gov", "type": "Primary", "cvssData": {}}]}
+    return out
+
+
+def test_records_rejected_by_a_run_are_asked_for_again_until_one_stores_them(
+    engine: Engine, small: list[dict[str, Any]]
+) -> None:
+    """Two records come malformed. The run is partial, its mark moves (the rest is stored), and the two are
+    kept in the retry list. The next incremental run asks for them by cveId (their lastModified is older
+    than its window): the one the server serves well now is stored and leaves the list, the other stays,
+    until a later run stores it too. The store ends as a clean import."""
+    first_bad, second_bad = small[7]["id"], small[400]["id"]
+    fake = FakeNvd.of(small, broken={first_bad: malformed(small[7]), second_bad: malformed(small[400])})
+    with serve(fake) as url:
+        first = sync_nvd_api(engine, config(url), now=NOW)
+        assert (first.status, first.errors, first.to_retry) == ("partial", 2, 2)
+        with engine.connect() as conn:
+            assert last_success(conn, SOURCE) == NOW
+            listed = {e.cve_id: e for e in pending_retries(conn, SOURCE)}
+        assert set(listed) == {first_bad, second_bad}
+        assert "baseScore" in listed[first_bad].reason or "cvssData" in listed[first_bad].reason
+        assert listed[first_bad].attempts == 1 and listed[first_bad].run_id == first.run_id
+
+        del fake.broken[first_bad]
+        before = len(fake.requests)
+        second = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=1))
+        asked = [r.params.get("cveId") for r in fake.requests[before:]]
+        assert sorted(a for a in asked if a) == sorted([first_bad, second_bad])
+        assert (second.retried, second.recovered, second.to_retry, second.status) == (2, 1, 1, "partial")
+        with engine.connect() as conn:
+            (left,) = pending_retries(conn, SOURCE)
+        assert (left.cve_id, left.attempts, left.run_id) == (second_bad, 2, second.run_id)
+
+        fake.broken.clear()
+        third = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=2))
+        assert (third.retried, third.recovered, third.to_retry, third.status) == (1, 1, 0, "ok")
+        fourth = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=3))
+        assert fourth.retried == 0  # an empty list asks for nothing
+    with engine.connect() as conn:
+        assert pending_retries(conn) == []
+    assert stored(engine) == expected_of(small)
+
+
+def test_sync_status_shows_the_records_to_retry(tmp_path: Path, small: list[dict[str, Any]]) -> None:
+    bad = small[3]["id"]
+    fake = FakeNvd.of(small[:50], broken={bad: malformed(small[3])})
+    db = tmp_path / "s.sqlite"
+    with serve(fake) as url:
+        proc = cli(db, "sync", "nvd", "--api-url", url, "--rate-limit", "off")
+    assert proc.returncode == 0, proc.stderr
+    assert "1 still to retry" in proc.stdout
+    table = cli(db, "sync", "status")
+    assert bad in table.stdout and "the next sync asks for them again" in table.stdout
+    runs = json.loads(cli(db, "sync", "status", "--json").stdout)
+    (entry,) = runs[0]["retry"]
+    assert entry["cve"] == bad and entry["attempts"] == 1 and entry["run"] == runs[0]["id"]
+    assert "cvssData" in entry["reason"] or "baseScore" in entry["reason"]

@@ -48,6 +48,7 @@ from typing import Any, Literal
 
 import httpx
 import orjson
+from sqlalchemy import Connection as DbConnection
 from sqlalchemy import Engine
 
 from cvewatch import __version__
@@ -62,21 +63,25 @@ from cvewatch.sources.http import (
 )
 from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.nvd_json import iter_document, nul_free
-from cvewatch.sources.records import Vulnerability
+from cvewatch.sources.records import CVE_ID_RE, Vulnerability
 from cvewatch.sources.redact import redact_url
 from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import (
     add_run_progress,
+    clear_retries,
+    count_retries,
     finish_run,
+    keep_for_retry,
     last_success,
     load_cursor,
     mark_interrupted,
     mark_success,
+    pending_retries,
     run_status,
     save_cursor,
     start_run,
 )
-from cvewatch.store.vulnerabilities import PreparedBatch, prepare_batch, upsert_prepared
+from cvewatch.store.vulnerabilities import PreparedBatch, UpsertStats, prepare_batch, upsert_prepared
 
 __all__ = [
     "API_KEY_ENV",
@@ -117,6 +122,9 @@ OVERLAP = 1
 ANCHORS = 16
 #: How often in a row a window may read again from further back before it is given up (``partial``).
 MAX_REWINDS = 8
+
+#: At most this many records of the retry list are asked for again by one run (one request each).
+MAX_RETRIES = 100
 
 #: A record's place in the server's order: its id and its lastModified, as the page gave them.
 Key = tuple[str, str]
@@ -176,17 +184,23 @@ def _parse_time(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A ``lastModified`` range (both ends inclusive, as NVD applies them); no dates = everything."""
+    """A ``lastModified`` range (both ends inclusive, as NVD applies them); no dates = everything. With
+    ``cve_id``, the one record of that id (``cveId``), as the retry list asks for it again."""
 
     start: datetime | None = None
     end: datetime | None = None
+    cve_id: str | None = None
 
     def params(self) -> dict[str, str]:
+        if self.cve_id is not None:
+            return {"cveId": self.cve_id}
         if self.start is None or self.end is None:
             return {}
         return {"lastModStartDate": format_nvd_time(self.start), "lastModEndDate": format_nvd_time(self.end)}
 
     def __str__(self) -> str:
+        if self.cve_id is not None:
+            return f"cveId {self.cve_id}"
         if self.start is None or self.end is None:
             return "all records"
         return f"lastModified {format_nvd_time(self.start)} .. {format_nvd_time(self.end)}"
@@ -353,6 +367,9 @@ class NvdSyncReport:
     errors: int
     messages: tuple[str, ...]
     end: datetime
+    retried: int = 0  # records of the retry list asked for again by this run
+    recovered: int = 0  # of those, stored now (they left the list)
+    to_retry: int = 0  # records in the retry list when the run ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -788,6 +805,9 @@ def sync_nvd_api(
     counts = {"pages": 0, "new": 0, "updated": 0, "unchanged": 0, "rejected": 0, "errors": 0, "received": 0}
     messages: list[str] = []
     incomplete = False
+    with engine.connect() as conn:
+        may_list = count_retries(conn, SOURCE) > 0  # else no page needs to look at the retry list
+    retried = recovered = 0
     fetcher: _Fetcher | _ProcessFetcher | None = None
     try:
         dialect = engine.dialect.name
@@ -813,27 +833,12 @@ def sync_nvd_api(
                 else:
                     state = replace(state, start_index=step.next_start, place=step.place)
                 with engine.begin() as conn:
-                    assert page.batch is not None
-                    stats = upsert_prepared(conn, page.batch)
-                    add_run_progress(
-                        conn,
-                        run_id,
-                        pages=1,
-                        new=stats.new,
-                        updated=stats.updated,
-                        unchanged=stats.unchanged,
-                        rejected=stats.rejected,
-                        errors=len(page.problems),
-                    )
+                    stats, back = _store_page(conn, page, run_id, may_list)
                     cursor["checkpoint"] = state.to_json()
                     save_cursor(conn, SOURCE, cursor)
-                counts["pages"] += 1
-                counts["received"] += page.received
-                counts["new"] += stats.new
-                counts["updated"] += stats.updated
-                counts["unchanged"] += stats.unchanged
-                counts["rejected"] += stats.rejected
-                counts["errors"] += len(page.problems)
+                may_list = may_list or bool(page.problems)
+                recovered += back
+                _count(counts, page, stats)
                 log.info(
                     "page: window %d/%d startIndex %d received %d totalResults %d new %d updated %d",
                     window + 1,
@@ -855,6 +860,9 @@ def sync_nvd_api(
                             counts["pages"],
                         )
                     )
+            if may_list:
+                retried, back = _ask_again(engine, fetcher, run_id, counts, messages)
+                recovered += back
     except BaseException as exc:
         with engine.begin() as conn:
             finish_run(conn, run_id, status="failed", messages=[*messages, f"{type(exc).__name__}: {exc}"])
@@ -864,6 +872,7 @@ def sync_nvd_api(
             fetcher.close()
     status = "partial" if incomplete or counts["errors"] else "ok"
     with engine.begin() as conn:
+        to_retry = count_retries(conn, SOURCE)
         finish_run(conn, run_id, status=status, messages=messages)
         cursor.pop("checkpoint", None)
         cursor["last_run"] = run_id
@@ -889,7 +898,83 @@ def sync_nvd_api(
         errors=counts["errors"],
         messages=tuple(messages),
         end=plan.end,
+        retried=retried,
+        recovered=recovered,
+        to_retry=to_retry,
     )
+
+
+def _rejected(page: _Page, stored: set[str]) -> list[tuple[str, str]]:
+    """The ``(cve_id, reason)`` of a page's rejected records that can be asked for again: those with a
+    well-formed CVE id (a record without one cannot be asked for by id, nor stored) not stored by it."""
+    return [
+        (p.record_id, p.message)
+        for p in page.problems
+        if p.record_id is not None and CVE_ID_RE.match(p.record_id) and p.record_id not in stored
+    ]
+
+
+def _store_page(conn: DbConnection, page: _Page, run_id: int, may_list: bool) -> tuple[UpsertStats, int]:
+    """Write a page in the caller's transaction: its records, the retry list (the records stored leave it,
+    the rejected ones join it) and the run's counters. Returns the counts and how many records left the
+    retry list (``may_list`` false: the list holds none of this source, so none is looked for)."""
+    assert page.batch is not None
+    stats = upsert_prepared(conn, page.batch)
+    stored = [h[0] for h in page.batch.heads]
+    recovered = clear_retries(conn, SOURCE, stored) if may_list else 0
+    keep_for_retry(conn, SOURCE, _rejected(page, set(stored)), run_id=run_id)
+    add_run_progress(
+        conn,
+        run_id,
+        pages=1,
+        new=stats.new,
+        updated=stats.updated,
+        unchanged=stats.unchanged,
+        rejected=stats.rejected,
+        errors=len(page.problems),
+    )
+    return stats, recovered
+
+
+def _count(counts: dict[str, int], page: _Page, stats: UpsertStats) -> None:
+    counts["pages"] += 1
+    counts["received"] += page.received
+    counts["new"] += stats.new
+    counts["updated"] += stats.updated
+    counts["unchanged"] += stats.unchanged
+    counts["rejected"] += stats.rejected
+    counts["errors"] += len(page.problems)
+
+
+def _ask_again(
+    engine: Engine,
+    fetcher: _Fetcher | _ProcessFetcher,
+    run_id: int,
+    counts: dict[str, int],
+    messages: list[str],
+) -> tuple[int, int]:
+    """Ask the API again, by ``cveId``, for the records of the retry list that an earlier run could not
+    store (at most :data:`MAX_RETRIES`, the longest untried first), each written as a page. A record now
+    stored leaves the list; one still rejected stays, with one more attempt; an id the API no longer knows
+    leaves it with a message. Returns how many were asked for and how many left the list."""
+    with engine.connect() as conn:
+        entries = pending_retries(conn, SOURCE, before_run=run_id, limit=MAX_RETRIES)
+    recovered = 0
+    for entry in entries:
+        page = fetcher.fetch(Window(cve_id=entry.cve_id), 0)
+        with engine.begin() as conn:
+            stats, back = _store_page(conn, page, run_id, True)
+            if page.received == 0:
+                back += clear_retries(conn, SOURCE, [entry.cve_id])
+                messages.append(
+                    f"{entry.cve_id}: the NVD API has no record of this id any more; it leaves the retry list"
+                )
+        recovered += back
+        messages.extend(str(p) for p in page.problems[: max(0, _MAX_MESSAGES - len(messages))])
+        _count(counts, page, stats)
+    if entries:
+        log.info("retry list: %d asked again, %d stored", len(entries), recovered)
+    return len(entries), recovered
 
 
 def iter_api_pages(config: NvdApiConfig, window: Window | None = None) -> Iterator[list[Vulnerability]]:

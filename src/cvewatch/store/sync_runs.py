@@ -7,17 +7,21 @@ reaches the store or ``sync status``, and rows written before this was so are re
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, update
 
 from cvewatch.sources.redact import redact_text
-from cvewatch.store.models import SyncRunRow, SyncStateRow
+from cvewatch.store.models import SyncRetryRow, SyncRunRow, SyncStateRow
 
 T_RUN: Table = SyncRunRow.__table__  # type: ignore[assignment]
 T_STATE: Table = SyncStateRow.__table__  # type: ignore[assignment]
+T_RETRY: Table = SyncRetryRow.__table__  # type: ignore[assignment]
+_MAX_REASON = 1000
+_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +150,122 @@ def save_cursor(conn: Connection, source: str, cursor: dict[str, Any] | None) ->
         conn.execute(update(T_STATE).where(T_STATE.c.source == source).values(cursor=cursor))
     else:
         conn.execute(insert(T_STATE).values(source=source, last_success=None, cursor=cursor))
+
+
+# --- the retry list: records a sync could not store, asked for again by the next runs ---
+
+
+@dataclass(frozen=True, slots=True)
+class RetryEntry:
+    """A record of ``source`` that could not be stored: why (the last time), since when, how often it was
+    tried and by which run last."""
+
+    source: str
+    cve_id: str
+    reason: str
+    first_seen: datetime
+    last_tried: datetime
+    attempts: int
+    run_id: int | None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def keep_for_retry(
+    conn: Connection,
+    source: str,
+    rejected: Iterable[tuple[str, str]],
+    *,
+    run_id: int | None,
+    now: datetime | None = None,
+) -> None:
+    """Add ``(cve_id, reason)`` pairs to ``source``'s retry list in the caller's transaction (a page's
+    rejected records commit together with the page); a CVE already listed gets the new reason, one more
+    attempt and ``run_id``."""
+    reasons: dict[str, str] = {}
+    for cve_id, reason in rejected:
+        reasons[cve_id] = redact_text(reason).replace("\x00", "\\x00")[:_MAX_REASON]
+    if not reasons:
+        return
+    stamp = now or datetime.now(UTC)
+    ids = sorted(reasons)
+    listed: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        listed.update(
+            conn.execute(
+                select(T_RETRY.c.cve_id).where(T_RETRY.c.source == source, T_RETRY.c.cve_id.in_(chunk))
+            ).scalars()
+        )
+    fresh = [
+        {
+            "source": source,
+            "cve_id": cve_id,
+            "reason": reasons[cve_id],
+            "first_seen": stamp,
+            "last_tried": stamp,
+            "attempts": 1,
+            "run_id": run_id,
+        }
+        for cve_id in ids
+        if cve_id not in listed
+    ]
+    if fresh:
+        conn.execute(insert(T_RETRY), fresh)
+    again = [{"b_id": cve_id, "b_reason": reasons[cve_id]} for cve_id in ids if cve_id in listed]
+    if again:
+        conn.execute(
+            update(T_RETRY)
+            .where(T_RETRY.c.source == source, T_RETRY.c.cve_id == bindparam("b_id"))
+            .values(
+                reason=bindparam("b_reason"),
+                last_tried=stamp,
+                attempts=T_RETRY.c.attempts + 1,
+                run_id=run_id,
+            ),
+            again,
+        )
+
+
+def clear_retries(conn: Connection, source: str, cve_ids: Sequence[str]) -> int:
+    """Remove ``cve_ids`` (now stored) from ``source``'s retry list; returns how many were listed."""
+    removed = 0
+    for start in range(0, len(cve_ids), _CHUNK):
+        chunk = list(cve_ids[start : start + _CHUNK])
+        res = conn.execute(delete(T_RETRY).where(T_RETRY.c.source == source, T_RETRY.c.cve_id.in_(chunk)))
+        removed += int(res.rowcount or 0)
+    return removed
+
+
+def pending_retries(
+    conn: Connection, source: str | None = None, *, before_run: int | None = None, limit: int | None = None
+) -> list[RetryEntry]:
+    """The retry list (of ``source``, or of every source), the longest untried first; ``before_run`` keeps
+    the records last tried by an earlier run than that one."""
+    stmt = select(T_RETRY).order_by(T_RETRY.c.last_tried, T_RETRY.c.source, T_RETRY.c.cve_id)
+    if source is not None:
+        stmt = stmt.where(T_RETRY.c.source == source)
+    if before_run is not None:
+        stmt = stmt.where((T_RETRY.c.run_id < before_run) | T_RETRY.c.run_id.is_(None))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [
+        RetryEntry(
+            r.source,
+            r.cve_id,
+            r.reason,
+            _utc(r.first_seen),
+            _utc(r.last_tried),
+            int(r.attempts),
+            r.run_id,
+        )
+        for r in conn.execute(stmt)
+    ]
+
+
+def count_retries(conn: Connection, source: str) -> int:
+    """How many records ``source``'s retry list holds."""
+    stmt = select(func.count()).select_from(T_RETRY).where(T_RETRY.c.source == source)
+    return int(conn.execute(stmt).scalar_one())
