@@ -764,6 +764,12 @@ def test_judging_a_page_by_its_anchors_and_totals() -> None:
 # --- the retry list ---
 
 
+def _with_criteria(cve: dict[str, Any], criteria: str) -> dict[str, Any]:
+    out = copy.deepcopy(cve)
+    out["configurations"][0]["nodes"][0]["cpeMatch"][0]["criteria"] = criteria
+    return out
+
+
 def malformed(cve: dict[str, Any]) -> dict[str, Any]:
     """``cve`` as a broken server sends it: a CVSS metric without its score."""
     out = copy.deepcopy(cve)
@@ -824,3 +830,73 @@ def test_sync_status_shows_the_records_to_retry(tmp_path: Path, small: list[dict
     (entry,) = runs[0]["retry"]
     assert entry["cve"] == bad and entry["attempts"] == 1 and entry["run"] == runs[0]["id"]
     assert "cvssData" in entry["reason"] or "baseScore" in entry["reason"]
+
+
+# --- everything at once ---
+
+
+def clean_import(cves: list[dict[str, Any]], tmp_path: Path) -> list[Vulnerability]:
+    """What an undisturbed full sync of ``cves`` stores, in a fresh store."""
+    reference = open_engine(f"sqlite:///{tmp_path / 'clean.sqlite'}")
+    try:
+        with serve(FakeNvd.of(cves)) as url:
+            assert sync_nvd_api(reference, config(url), now=NOW + timedelta(days=9)).status == "ok"
+        return stored(reference)
+    finally:
+        reference.dispose()
+
+
+def test_a_hostile_server_ends_with_the_same_store_as_a_clean_import(
+    engine: Engine, dataset: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """A server that caps its pages at 50 (200 are asked), under-reports totalResults, modifies records
+    while they are paged (they move to the end of its order, or out of the window), serves some records
+    malformed (a NUL in a CPE, a metric without its score, a weakness too long for the store) and fails
+    now and then: after the runs a user would make, the store equals a clean import of the server's data."""
+    ordered = by_order(dataset)
+    nul_cpe = next(c for c in ordered if c.get("configurations"))
+    broken = {
+        nul_cpe["id"]: _with_criteria(nul_cpe, "cpe:2.3:a:ha\x00xx:curl:*:*:*:*:*:*:*:*"),
+        ordered[444]["id"]: malformed(ordered[444]),
+        ordered[1200]["id"]: {
+            **ordered[1200],
+            "weaknesses": [
+                {"source": "x", "type": "Primary", "description": [{"lang": "en", "value": "W" * 50}]}
+            ],
+        },
+    }
+    fake = FakeNvd.of(
+        dataset,
+        max_page=50,
+        broken=broken,
+        faults={3: "503", 5: "low_total", 9: "empty", 14: "low_total", 20: "timeout"},
+        modify_after={
+            6: [later(c, days=-3, vulnStatus="Modified") for c in ordered[20:250:40]],
+            16: [later(c, days=-2, vulnStatus="Modified") for c in ordered[100:700:100]],
+        },
+    )
+    with serve(fake) as url:
+        first = sync_nvd_api(engine, config(url), now=NOW)
+        assert not fake.modify_after
+        # (a malformed record is counted each time it is read: pages read again after a shift re-read some)
+        assert (first.status, first.mode, first.to_retry) == ("partial", "full", 3) and first.errors >= 3
+        assert {m.split("[")[1].split("]")[0] for m in first.messages} == set(broken)
+        with engine.connect() as conn:
+            assert last_success(conn, SOURCE) == NOW  # the mark moved over what was stored
+
+        # the server mends its records and 300 others change; while the next run pages them, five it has
+        # read change again (past the run's end: they leave its window) and a total is under-reported
+        fake.broken.clear()
+        fake.modify_records([later(c, days=1, vulnStatus="Modified") for c in ordered[300:600]])
+        start = len(fake.requests)
+        fake.faults = {start + 2: "low_total", start + 4: "503"}
+        fake.modify_after = {start + 2: [later(c, days=3, vulnStatus="Analyzed") for c in ordered[300:305]]}
+        second = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=2))
+        assert not fake.modify_after
+        assert (second.status, second.mode, second.recovered, second.to_retry) == ("ok", "incremental", 3, 0)
+        third = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=4))
+        assert third.status == "ok" and third.received >= 5
+    final = fake.current()
+    assert stored(engine) == clean_import(final, tmp_path) == expected_of(final)
+    with engine.connect() as conn:
+        assert pending_retries(conn) == []
