@@ -456,7 +456,9 @@ def _judge(start: int, page: _Page, requested: int, place: Place) -> _Step:
     end = start + n
     fell = place.last_total is not None and total < place.last_total
     overlap = _overlap(n, server_page_size, requested)
-    ahead = Place(keys[-ANCHORS:] if overlap else (), total, 0 if fresh > 0 else place.rewinds)
+    # an entry without an id (malformed) tells nothing about the place: never an anchor
+    anchors = tuple(k for k in keys[-ANCHORS:] if k[0]) if overlap else ()
+    ahead = Place(anchors, total, 0 if fresh > 0 else place.rewinds)
     if fresh <= 0:
         if end >= total:
             return _Step(True)
