@@ -1,8 +1,9 @@
 """Benchmark of the NVD API sync at full scale against a loopback server.
 
-``python bench/nvd_server_bench.py serve DIR`` serves the pages written by ``bench/generator.py`` (kept
-decompressed in memory, one per ``startIndex`` multiple of 2,000) as the NVD CVE API 2.0 on 127.0.0.1 and
-prints ``READY <port>``. :func:`run` measures, on SQLite:
+``python bench/nvd_server_bench.py serve DIR`` serves the records of the pages written by
+``bench/generator.py`` (kept in memory as one JSON text per record, in page order) as the NVD CVE API 2.0 on
+127.0.0.1, at any ``startIndex`` (the sync's pages overlap by one record), and prints ``READY <port>``.
+:func:`run` measures, on SQLite:
 
 * a full import of the generated CVEs with ``cvewatch sync nvd --rate-limit off`` in a subprocess (wall
   time, and the peak RSS of that process alone, from ``wait4``);
@@ -42,20 +43,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         params = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
-        start = int(params.get("startIndex", "0"))
-        per_page = int(params.get("resultsPerPage", "2000"))
-        body = self.server.pages.get(start) if per_page == generator.PAGE_SIZE else None
-        if body is None and start >= self.server.total:
-            body = (
-                b'{"resultsPerPage":0,"startIndex":%d,"totalResults":%d,"format":"NVD_CVE","version":"2.0",'
-                b'"timestamp":"2026-10-01T00:00:00.000","vulnerabilities":[]}' % (start, self.server.total)
-            )
-        if body is None:
-            self.send_response(404)
-            self.send_header("message", "this benchmark server serves pages of 2000 at multiples of 2000")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+        start = max(0, int(params.get("startIndex", "0")))
+        per_page = min(2000, max(1, int(params.get("resultsPerPage", "2000"))))
+        chunk = self.server.records[start : start + per_page]
+        body = (
+            b'{"resultsPerPage":%d,"startIndex":%d,"totalResults":%d,"format":"NVD_CVE","version":"2.0",'
+            b'"timestamp":"2026-10-01T00:00:00.000","vulnerabilities":[%s]}'
+            % (len(chunk), start, len(self.server.records), b",".join(chunk))
+        )
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -65,17 +60,19 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    pages: dict[int, bytes]
-    total: int
+    records: list[bytes]
 
 
 def serve(folder: Path) -> None:
-    pages: dict[int, bytes] = {}
-    for path in sorted(folder.glob("page-*.json.gz")):
-        pages[int(path.name[5:11])] = gzip.decompress(path.read_bytes())
+    import orjson
+
+    records: list[bytes] = []
+    for path in sorted(folder.glob("page-*.json.gz"), key=lambda p: int(p.name[5:11])):
+        records.extend(
+            orjson.dumps(item) for item in orjson.loads(gzip.decompress(path.read_bytes()))["vulnerabilities"]
+        )
     httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.pages = pages
-    httpd.total = sum(body.count(b'{"cve":') for body in pages.values())
+    httpd.records = records
     sys.stdout.write(f"READY {httpd.server_address[1]}\n")
     sys.stdout.flush()
     httpd.serve_forever()

@@ -8,6 +8,7 @@ that an undisturbed sync stores exactly them), compared as loaded :class:`Vulner
 from __future__ import annotations
 
 import copy
+import json
 import os
 import random
 import signal
@@ -24,6 +25,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cvewatch.errors import ConfigError
+from cvewatch.sources import nvd_api
 from cvewatch.sources.http import (
     FetchError,
     HttpClient,
@@ -38,6 +40,7 @@ from cvewatch.sources.nvd_api import (
     ApiKeyRejected,
     Checkpoint,
     NvdApiConfig,
+    Place,
     format_nvd_time,
     plan_sync,
     sync_nvd_api,
@@ -46,7 +49,7 @@ from cvewatch.sources.nvd_json import parse_cve
 from cvewatch.sources.records import Vulnerability
 from cvewatch.store.db import open_engine
 from cvewatch.store.models import VulnerabilityRow
-from cvewatch.store.sync_runs import last_success, load_cursor, recent_runs
+from cvewatch.store.sync_runs import last_success, load_cursor, pending_retries, recent_runs
 from cvewatch.store.vulnerabilities import load_vulnerabilities
 
 from .nvd_server import FAULTS, FakeNvd, load_dataset, serve
@@ -105,6 +108,15 @@ def count(engine: Engine) -> int:
         return int(conn.execute(select(func.count()).select_from(VulnerabilityRow)).scalar_one())
 
 
+def starts(n: int, page: int = PAGE) -> list[int]:
+    """The startIndex of every page of an undisturbed window of ``n`` records: each page after the first
+    starts one record before the end of the one before (the overlap that shows a shifted order)."""
+    out = [0]
+    while out[-1] + page < n:
+        out.append(out[-1] + page - 1)
+    return out
+
+
 def later(cve: dict[str, Any], *, days: int, **changes: Any) -> dict[str, Any]:
     """A copy of ``cve`` modified ``days`` after NOW."""
     out = copy.deepcopy(cve)
@@ -151,7 +163,7 @@ def test_dates_are_sent_with_milliseconds_and_offset() -> None:
 
 def test_checkpoint_survives_json() -> None:
     plan = plan_sync(NOW, NOW - timedelta(days=3))
-    cp = Checkpoint(7, plan, 0, 400)
+    cp = Checkpoint(7, plan, 0, 400, Place((("CVE-2024-0001", "2026-01-01T00:00:00.000"),), 900, 1, True))
     assert Checkpoint.from_json(cp.to_json()) == cp
     assert Checkpoint.from_json({"run_id": "x"}) is None
 
@@ -261,11 +273,11 @@ def test_undisturbed_full_sync_stores_exactly_the_genuine_records(
     with serve(fake) as url:
         report = sync_nvd_api(engine, config(url), now=NOW)
     assert stored(engine) == expected
-    pages = -(-len(dataset) // PAGE)
+    pages = len(starts(len(dataset)))
     assert (report.status, report.mode, report.pages, report.new) == ("ok", "full", pages, len(expected))
     assert report.rejected == sum(v.rejected for v in expected) > 0  # Rejected CVEs are kept, and counted
     assert [r.params for r in fake.page_requests] == [
-        {"resultsPerPage": str(PAGE), "startIndex": str(i * PAGE)} for i in range(pages)
+        {"resultsPerPage": str(PAGE), "startIndex": str(i)} for i in starts(len(dataset))
     ]
     with engine.connect() as conn:
         run = recent_runs(conn)[0]
@@ -318,18 +330,32 @@ def test_total_results_growing_while_paging(sqlite_engine: Engine, dataset: list
     assert stored(sqlite_engine) == expected_of(dataset + added)
 
 
-@pytest.mark.parametrize("fault", ["short", "empty"])
-def test_a_short_or_empty_page_ends_the_window_and_the_next_run_covers_it_again(
+@pytest.mark.parametrize("fault", ["short", "empty", "low_total"])
+def test_a_short_empty_or_low_total_page_is_read_past_in_the_same_run(
     sqlite_engine: Engine, small: list[dict[str, Any]], fault: str
 ) -> None:
-    expected = expected_of(small)
+    """A short page (one that says so in its resultsPerPage) is paged on from where it ended; an empty page
+    or a page whose totalResults fell is not the end of the window: the next page decides."""
     fake = FakeNvd.of(small, faults={3: fault})
     with serve(fake) as url:
+        report = sync_nvd_api(sqlite_engine, config(url, prefetch=False), now=NOW)
+    assert report.status == "ok" and stored(sqlite_engine) == expected_of(small)
+    with sqlite_engine.connect() as conn:
+        assert last_success(conn, SOURCE) == NOW
+
+
+def test_a_server_that_keeps_answering_empty_pages_ends_the_run_partial_and_the_next_run_covers_it(
+    sqlite_engine: Engine, small: list[dict[str, Any]]
+) -> None:
+    expected = expected_of(small)
+    fake = FakeNvd.of(small, faults={n: "empty" for n in range(3, 40)})
+    with serve(fake) as url:
         first = sync_nvd_api(sqlite_engine, config(url, prefetch=False), now=NOW)
-        assert first.status == "partial" and "totalResults" in first.messages[0]
+        assert first.status == "partial" and "totalResults" in " ".join(first.messages)
         assert count(sqlite_engine) < len(expected)
         with sqlite_engine.connect() as conn:
             assert last_success(conn, SOURCE) is None  # not moved: the next run redoes the range
+        fake.faults.clear()
         second = sync_nvd_api(sqlite_engine, config(url), now=NOW)
     assert second.status == "ok" and second.mode == "full"
     assert stored(sqlite_engine) == expected
@@ -384,17 +410,17 @@ def test_a_failed_sync_resumes_after_its_last_committed_page(
         cfg = config(url, prefetch=False, retry=RetryPolicy(max_attempts=3, base_delay=0.01))
         with pytest.raises(FetchError, match="giving up after 3 attempts"):
             sync_nvd_api(engine, cfg, now=NOW)
-        assert count(engine) == 3 * PAGE
+        assert count(engine) == 3 * (PAGE - 1) + 1
         with engine.connect() as conn:
             cursor = load_cursor(conn, SOURCE)
             assert cursor is not None
-            assert cursor["checkpoint"]["start_index"] == 3 * PAGE
+            assert cursor["checkpoint"]["start_index"] == 3 * (PAGE - 1)
             assert recent_runs(conn)[0].status == "failed"
         fake.faults.clear()
         before = len(fake.requests)
         report = sync_nvd_api(engine, cfg, now=NOW + timedelta(hours=1))
     assert report.resumed and report.end == NOW  # the plan (and its end) were kept
-    assert fake.requests[before].params["startIndex"] == str(3 * PAGE)
+    assert fake.requests[before].params["startIndex"] == str(3 * (PAGE - 1))
     assert stored(engine) == expected
 
 
@@ -496,10 +522,10 @@ def test_killed_mid_page_and_restarted_loses_nothing_and_duplicates_nothing(
                 cursor = load_cursor(conn, SOURCE)
             assert killed.status == "running"
             assert cursor is not None
-            committed = cursor["checkpoint"]["start_index"]
-            assert committed > 0 and committed % PAGE == 0
-            assert count(engine) == committed  # the store holds exactly the committed pages
-            assert killed.pages == committed // PAGE
+            committed = cursor["checkpoint"]["start_index"]  # the next page, one record before the end
+            assert committed > 0 and committed % (PAGE - 1) == 0
+            assert count(engine) == committed + 1  # the store holds exactly the committed pages
+            assert killed.pages == committed // (PAGE - 1)
             before = len(fake.requests)
             restart = subprocess.run(
                 [sys.executable, "-m", "cvewatch.cli", *args, "--api-url", url],
@@ -516,7 +542,7 @@ def test_killed_mid_page_and_restarted_loses_nothing_and_duplicates_nothing(
                 runs = {r.id: r for r in recent_runs(conn)}
             assert runs[killed.id].status == "interrupted"
             newest = max(runs.values(), key=lambda r: r.id)
-            assert newest.status == "ok" and newest.new == len(expected) - committed
+            assert newest.status == "ok" and newest.new == len(expected) - committed - 1
             status = cli(db_url, "sync", "status", "--json")
             assert '"interrupted"' in status.stdout
         finally:
@@ -577,3 +603,300 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+# --- credentials and redirects ---
+
+
+def test_a_redirect_to_another_origin_never_carries_the_api_key(
+    sqlite_engine: Engine, small: list[dict[str, Any]]
+) -> None:
+    """Two loopback servers on different ports (different origins): the first answers every request with a
+    302 to the second. The key reaches the first only; the sync still completes from the second."""
+    target = FakeNvd.of(small)
+    with serve(target) as target_url:
+        front = FakeNvd(redirect_to=target_url)
+        with serve(front) as front_url:
+            assert front_url.split("/")[2] != target_url.split("/")[2]
+            report = sync_nvd_api(sqlite_engine, config(front_url, api_key="s3cret-key"), now=NOW)
+    assert report.status == "ok" and stored(sqlite_engine) == expected_of(small)
+    assert front.requests and all(r.api_key == "s3cret-key" for r in front.requests)
+    assert target.requests and all(r.api_key is None for r in target.requests)
+
+
+def test_a_redirect_within_the_origin_keeps_the_api_key(small: list[dict[str, Any]]) -> None:
+    fake = FakeNvd.of(small)
+    with serve(fake) as url:
+        base, path = url.rsplit("/rest/", 1)
+        client = HttpClient(credentials={"apiKey": "k"}, rate_limit=None, retry=FAST_RETRY)
+        with client:
+            doc = client.get(
+                f"{base}/redirect?to=/rest/{path}",
+                params={"resultsPerPage": "1", "startIndex": "0"},
+                decode=lambda r: r.json(),
+            )
+    assert doc["resultsPerPage"] == 1
+    assert [r.api_key for r in fake.requests] == ["k", "k"]
+
+
+# --- records the store cannot keep ---
+
+
+def test_a_nul_or_an_overlong_value_rejects_that_record_not_its_page(
+    engine: Engine, small: list[dict[str, Any]]
+) -> None:
+    """PostgreSQL refuses a NUL in a text and a value longer than its column for the whole statement: the
+    page holding such a record used to fail, retried forever by every run. Now only the record is refused."""
+    bad = copy.deepcopy(small[5])
+    bad["descriptions"] = [{"lang": "en", "value": "overflow\x00"}]
+    long_cwe = copy.deepcopy(small[250])
+    long_cwe["weaknesses"] = [
+        {"source": "x", "type": "Primary", "description": [{"lang": "en", "value": "C" * 41}]}
+    ]
+    served = [bad if c is small[5] else long_cwe if c is small[250] else c for c in small]
+    fake = FakeNvd.of(served)
+    with serve(fake) as url:
+        report = sync_nvd_api(engine, config(url), now=NOW)
+    assert report.status == "partial" and report.errors == 2
+    assert {v.id for v in stored(engine)} == {c["id"] for c in small} - {bad["id"], long_cwe["id"]}
+    assert any("NUL character" in m and bad["id"] in m for m in report.messages)
+    assert any("41 characters long" in m and long_cwe["id"] in m for m in report.messages)
+
+
+# --- paging by the server's answers; records modified while a window is paged ---
+
+
+def test_a_server_that_caps_its_pages_is_paged_through(engine: Engine, small: list[dict[str, Any]]) -> None:
+    """The server grants 10 records per page, whatever is asked, and says so in resultsPerPage."""
+    fake = FakeNvd.of(small, max_page=10)
+    with serve(fake) as url:
+        report = sync_nvd_api(engine, config(url), now=NOW)
+    assert report.status == "ok" and stored(engine) == expected_of(small)
+    assert report.pages == len(starts(len(small), 10))
+    assert all(r.params["resultsPerPage"] == str(PAGE) for r in fake.page_requests)
+    with engine.connect() as conn:
+        assert last_success(conn, SOURCE) == NOW
+
+
+def by_order(cves: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records in the fake server's order."""
+    return sorted(cves, key=lambda c: (c["published"], c["id"]))
+
+
+def test_records_modified_during_a_full_load_shift_nothing_out(
+    engine: Engine, dataset: list[dict[str, Any]]
+) -> None:
+    """After the third page, five records already read are modified and move to the end of the server's
+    order: the records after them move up five places, under the offset of the next page. Offset paging
+    skipped five records; the sync finds its place again and reads them."""
+    ordered = by_order(dataset)
+    modified = [later(ordered[i], days=-1, vulnStatus="Modified") for i in (10, 50, 120, 300, 350)]
+    fake = FakeNvd.of(dataset, modify_after={3: modified})
+    with serve(fake) as url:
+        report = sync_nvd_api(engine, config(url), now=NOW)
+    assert not fake.modify_after  # the modification happened mid-sync
+    assert report.status == "ok"
+    assert stored(engine) == expected_of(fake.current())
+
+
+def test_records_modified_out_of_an_incremental_window_shift_nothing_out(
+    engine: Engine, dataset: list[dict[str, Any]]
+) -> None:
+    """An incremental window of 450 changed records; after its first page, five of the records read are
+    modified again, past the window's end: they leave the window (totalResults falls) and the records after
+    them move up. The next run picks up the five; the store ends as a clean import of the final data."""
+    fake = FakeNvd.of(dataset)
+    with serve(fake) as url:
+        sync_nvd_api(engine, config(url), now=NOW)
+        changed = [later(c, days=1, vulnStatus="Modified") for c in by_order(dataset)[:450]]
+        fake.modify_records(changed)
+        again = [later(c, days=3, vulnStatus="Analyzed") for c in changed[:5]]
+        fake.modify_after = {len(fake.requests) + 1: again}
+        second = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=2))
+        assert not fake.modify_after and second.status == "ok"
+        third = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=4))
+    assert third.status == "ok" and third.received >= len(again)
+    assert stored(engine) == expected_of(fake.current())
+
+
+def _keys(first: int, last: int) -> tuple[tuple[str, str], ...]:
+    return tuple((f"CVE-2026-{n:05d}", "2026-10-01T00:00:00.000") for n in range(first, last))
+
+
+def _page(start: int, keys: tuple[tuple[str, str], ...], total: int) -> Any:
+    return nvd_api._Page(start, total, len(keys), (), (), len(keys), None, keys)
+
+
+def test_judging_a_page_by_its_anchors_and_totals() -> None:
+    judge = nvd_api._judge
+    # the usual page: it starts with the last record read, ends one record before the next page
+    after_first = judge(0, _page(0, _keys(0, 10), 25), 10, Place())
+    assert (after_first.done, after_first.next_start) == (False, 9)
+    assert after_first.place.anchors == _keys(0, 10)[-nvd_api.ANCHORS :]
+    step = judge(9, _page(9, _keys(9, 19), 25), 10, after_first.place)
+    assert (step.done, step.next_start, step.problem) == (False, 18, None)
+    # two records before startIndex left the order: the anchors are not in the page; read from a page back
+    shifted = judge(9, _page(9, _keys(11, 21), 23), 10, after_first.place)
+    assert (shifted.done, shifted.next_start, shifted.place.seeking, shifted.place.rewinds) == (
+        False,
+        0,
+        True,
+        1,
+    )
+    found = judge(0, _page(0, _keys(0, 10), 23), 10, shifted.place)  # startIndex 0: nothing before it
+    assert (found.done, found.place.rewinds) == (False, 0)
+    # a page back whose last record is the anchor: read on from there, not a problem
+    seeking = Place(_keys(0, 10)[-3:], 25, 1, seeking=True)
+    assert judge(5, _page(5, _keys(0, 10), 25), 10, seeking).next_start == 14
+    # never found again: given up after MAX_REWINDS tries in a row
+    tired = Place(_keys(0, 10), 25, nvd_api.MAX_REWINDS, seeking=True)
+    gave_up = judge(9, _page(9, _keys(40, 50), 25), 10, tired)
+    assert gave_up.done and gave_up.problem and "kept shifting" in gave_up.problem
+    # a total that fell to the end of this page is confirmed by one more page, not taken at its word
+    fell = judge(9, _page(9, _keys(9, 19), 19), 10, after_first.place)
+    assert (fell.done, fell.next_start) == (False, 18) and fell.note and "fell" in fell.note
+    assert judge(18, _page(18, _keys(18, 19), 19), 10, fell.place).done
+    # nothing new while totalResults says more remain: the window ends, as a problem
+    stuck = judge(18, _page(18, _keys(18, 19), 40), 10, fell.place)
+    assert stuck.done and stuck.problem and "none new" in stuck.problem
+
+
+# --- the retry list ---
+
+
+def _with_criteria(cve: dict[str, Any], criteria: str) -> dict[str, Any]:
+    out = copy.deepcopy(cve)
+    out["configurations"][0]["nodes"][0]["cpeMatch"][0]["criteria"] = criteria
+    return out
+
+
+def malformed(cve: dict[str, Any]) -> dict[str, Any]:
+    """``cve`` as a broken server sends it: a CVSS metric without its score."""
+    out = copy.deepcopy(cve)
+    out["metrics"] = {"cvssMetricV31": [{"source": "nvd@nist.gov", "type": "Primary", "cvssData": {}}]}
+    return out
+
+
+def test_records_rejected_by_a_run_are_asked_for_again_until_one_stores_them(
+    engine: Engine, small: list[dict[str, Any]]
+) -> None:
+    """Two records come malformed. The run is partial, its mark moves (the rest is stored), and the two are
+    kept in the retry list. The next incremental run asks for them by cveId (their lastModified is older
+    than its window): the one the server serves well now is stored and leaves the list, the other stays,
+    until a later run stores it too. The store ends as a clean import."""
+    first_bad, second_bad = small[7]["id"], small[400]["id"]
+    fake = FakeNvd.of(small, broken={first_bad: malformed(small[7]), second_bad: malformed(small[400])})
+    with serve(fake) as url:
+        first = sync_nvd_api(engine, config(url), now=NOW)
+        assert (first.status, first.errors, first.to_retry) == ("partial", 2, 2)
+        with engine.connect() as conn:
+            assert last_success(conn, SOURCE) == NOW
+            listed = {e.cve_id: e for e in pending_retries(conn, SOURCE)}
+        assert set(listed) == {first_bad, second_bad}
+        assert "baseScore" in listed[first_bad].reason or "cvssData" in listed[first_bad].reason
+        assert listed[first_bad].attempts == 1 and listed[first_bad].run_id == first.run_id
+
+        del fake.broken[first_bad]
+        before = len(fake.requests)
+        second = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=1))
+        asked = [r.params.get("cveId") for r in fake.requests[before:]]
+        assert sorted(a for a in asked if a) == sorted([first_bad, second_bad])
+        assert (second.retried, second.recovered, second.to_retry, second.status) == (2, 1, 1, "partial")
+        with engine.connect() as conn:
+            (left,) = pending_retries(conn, SOURCE)
+        assert (left.cve_id, left.attempts, left.run_id) == (second_bad, 2, second.run_id)
+
+        fake.broken.clear()
+        third = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=2))
+        assert (third.retried, third.recovered, third.to_retry, third.status) == (1, 1, 0, "ok")
+        fourth = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=3))
+        assert fourth.retried == 0  # an empty list asks for nothing
+    with engine.connect() as conn:
+        assert pending_retries(conn) == []
+    assert stored(engine) == expected_of(small)
+
+
+def test_sync_status_shows_the_records_to_retry(tmp_path: Path, small: list[dict[str, Any]]) -> None:
+    bad = small[3]["id"]
+    fake = FakeNvd.of(small[:50], broken={bad: malformed(small[3])})
+    db = tmp_path / "s.sqlite"
+    with serve(fake) as url:
+        proc = cli(db, "sync", "nvd", "--api-url", url, "--rate-limit", "off")
+    assert proc.returncode == 0, proc.stderr
+    assert "1 still to retry" in proc.stdout
+    table = cli(db, "sync", "status")
+    assert bad in table.stdout and "the next sync asks for them again" in table.stdout
+    runs = json.loads(cli(db, "sync", "status", "--json").stdout)
+    (entry,) = runs[0]["retry"]
+    assert entry["cve"] == bad and entry["attempts"] == 1 and entry["run"] == runs[0]["id"]
+    assert "cvssData" in entry["reason"] or "baseScore" in entry["reason"]
+
+
+# --- everything at once ---
+
+
+def clean_import(cves: list[dict[str, Any]], tmp_path: Path) -> list[Vulnerability]:
+    """What an undisturbed full sync of ``cves`` stores, in a fresh store."""
+    reference = open_engine(f"sqlite:///{tmp_path / 'clean.sqlite'}")
+    try:
+        with serve(FakeNvd.of(cves)) as url:
+            assert sync_nvd_api(reference, config(url), now=NOW + timedelta(days=9)).status == "ok"
+        return stored(reference)
+    finally:
+        reference.dispose()
+
+
+def test_a_hostile_server_ends_with_the_same_store_as_a_clean_import(
+    engine: Engine, dataset: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """A server that caps its pages at 50 (200 are asked), under-reports totalResults, modifies records
+    while they are paged (they move to the end of its order, or out of the window), serves some records
+    malformed (a NUL in a CPE, a metric without its score, a weakness too long for the store) and fails
+    now and then: after the runs a user would make, the store equals a clean import of the server's data."""
+    ordered = by_order(dataset)
+    nul_cpe = next(c for c in ordered if c.get("configurations"))
+    broken = {
+        nul_cpe["id"]: _with_criteria(nul_cpe, "cpe:2.3:a:ha\x00xx:curl:*:*:*:*:*:*:*:*"),
+        ordered[444]["id"]: malformed(ordered[444]),
+        ordered[1200]["id"]: {
+            **ordered[1200],
+            "weaknesses": [
+                {"source": "x", "type": "Primary", "description": [{"lang": "en", "value": "W" * 50}]}
+            ],
+        },
+    }
+    fake = FakeNvd.of(
+        dataset,
+        max_page=50,
+        broken=broken,
+        faults={3: "503", 5: "low_total", 9: "empty", 14: "low_total", 20: "timeout"},
+        modify_after={
+            6: [later(c, days=-3, vulnStatus="Modified") for c in ordered[20:250:40]],
+            16: [later(c, days=-2, vulnStatus="Modified") for c in ordered[100:700:100]],
+        },
+    )
+    with serve(fake) as url:
+        first = sync_nvd_api(engine, config(url), now=NOW)
+        assert not fake.modify_after
+        # (a malformed record is counted each time it is read: pages read again after a shift re-read some)
+        assert (first.status, first.mode, first.to_retry) == ("partial", "full", 3) and first.errors >= 3
+        assert {m.split("[")[1].split("]")[0] for m in first.messages} == set(broken)
+        with engine.connect() as conn:
+            assert last_success(conn, SOURCE) == NOW  # the mark moved over what was stored
+
+        # the server mends its records and 300 others change; while the next run pages them, five it has
+        # read change again (past the run's end: they leave its window) and a total is under-reported
+        fake.broken.clear()
+        fake.modify_records([later(c, days=1, vulnStatus="Modified") for c in ordered[300:600]])
+        start = len(fake.requests)
+        fake.faults = {start + 2: "low_total", start + 4: "503"}
+        fake.modify_after = {start + 2: [later(c, days=3, vulnStatus="Analyzed") for c in ordered[300:305]]}
+        second = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=2))
+        assert not fake.modify_after
+        assert (second.status, second.mode, second.recovered, second.to_retry) == ("ok", "incremental", 3, 0)
+        third = sync_nvd_api(engine, config(url), now=NOW + timedelta(days=4))
+        assert third.status == "ok" and third.received >= 5
+    final = fake.current()
+    assert stored(engine) == clean_import(final, tmp_path) == expected_of(final)
+    with engine.connect() as conn:
+        assert pending_retries(conn) == []

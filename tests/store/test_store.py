@@ -37,13 +37,52 @@ def genuine_records() -> list[Vulnerability]:
 
 
 def test_migrations_reach_head_and_create_every_table(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision(engine) == "0008_verdict_scope_unique"
+    head = head_revision(engine)
+    assert head is not None and current_revision(engine) == head
     tables = set(inspect(engine).get_table_names())
-    assert {"vulnerabilities", "cpe_matches", "source_packages", "verdicts", "sync_runs"} <= tables
+    assert {
+        "vulnerabilities",
+        "cpe_matches",
+        "source_packages",
+        "verdicts",
+        "sync_runs",
+        "sync_retry",
+    } <= tables
     # opening again is a no-op
     again = open_engine(str(engine.url.render_as_string(hide_password=False)))
-    assert current_revision(again) == "0008_verdict_scope_unique"
+    assert current_revision(again) == head
     again.dispose()
+
+
+def test_migration_0009_adds_the_retry_list_and_takes_it_away(db_url: str) -> None:
+    """``0009_sync_retry`` creates ``sync_retry`` as the model has it (autogenerate sees no difference)
+    and its downgrade drops it again."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from cvewatch.store.db import alembic_config, make_engine
+    from cvewatch.store.models import Base
+    from cvewatch.store.sync_runs import keep_for_retry, pending_retries
+
+    engine = make_engine(db_url)
+    try:
+        command.upgrade(alembic_config(engine), "0008_verdict_scope_unique")
+        assert "sync_retry" not in inspect(engine).get_table_names()
+        command.upgrade(alembic_config(engine), "0009_sync_retry")
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert [d for d in compare_metadata(context, Base.metadata) if "sync_retry" in repr(d)] == []
+        with engine.begin() as conn:
+            keep_for_retry(conn, "nvd-api", [("CVE-2024-3094", "a NUL\x00 in it")], run_id=1)
+            keep_for_retry(conn, "nvd-api", [("CVE-2024-3094", "again")], run_id=2)
+        with engine.connect() as conn:
+            (entry,) = pending_retries(conn)
+        assert (entry.cve_id, entry.reason, entry.attempts, entry.run_id) == ("CVE-2024-3094", "again", 2, 2)
+        command.downgrade(alembic_config(engine), "0008_verdict_scope_unique")
+        assert "sync_retry" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
 
 
 def test_records_round_trip_exactly(engine: Engine) -> None:

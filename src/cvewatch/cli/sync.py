@@ -141,6 +141,12 @@ def nvd(
         f"{report.unchanged} unchanged, {report.rejected} rejected, {report.errors} problems",
         highlight=False,
     )
+    if report.retried or report.to_retry:
+        out.print(
+            f"retry list: {report.retried} asked again, {report.recovered} stored, {report.to_retry} "
+            "still to retry (cvewatch sync status)",
+            highlight=False,
+        )
 
 
 def _nvd_files(source: Path) -> None:
@@ -195,11 +201,15 @@ def nvd_feed(
 @app.command("status")
 @handled
 def status(json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
-    """The most recent sync runs."""
-    from cvewatch.store.sync_runs import recent_runs
+    """The most recent sync runs, and the records waiting to be asked for again (the retry list)."""
+    from rich.markup import escape
+
+    from cvewatch.store.sync_runs import pending_retries, recent_runs
 
     with engine().connect() as conn:
         runs = recent_runs(conn)
+        retry = pending_retries(conn)
+    newest = {r.source: r.id for r in reversed(runs)}  # runs are newest first: keep each source's first
     if json_out:
         print_json(
             [
@@ -216,6 +226,19 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="JSON output.")
                     "unchanged": r.unchanged,
                     "rejected": r.rejected,
                     "errors": r.errors,
+                    # on the newest run of each source: every record of that source still to retry
+                    "retry": [
+                        {
+                            "cve": e.cve_id,
+                            "reason": e.reason,
+                            "first_seen": e.first_seen.isoformat(),
+                            "last_tried": e.last_tried.isoformat(),
+                            "attempts": e.attempts,
+                            "run": e.run_id,
+                        }
+                        for e in retry
+                        if e.source == r.source and newest[r.source] == r.id
+                    ],
                 }
                 for r in runs
             ]
@@ -249,3 +272,11 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="JSON output.")
             str(r.errors),
         )
     out.print(table)
+    if retry:
+        listed = Table("source", "CVE", "first seen", "tries", "why", title="to retry")
+        for e in retry:
+            listed.add_row(
+                e.source, e.cve_id, f"{e.first_seen:%Y-%m-%d %H:%M}", str(e.attempts), escape(e.reason)
+            )
+        out.print(f"{len(retry)} records could not be stored; the next sync asks for them again:")
+        out.print(listed)

@@ -33,7 +33,8 @@ import orjson
 from cvewatch.errors import InputError, RecordError
 from cvewatch.limits import MAX_SOURCE_FILE_BYTES, json_error, read_input
 from cvewatch.sources.interface import RecordProblem
-from cvewatch.sources.records import CVE_ID_RE
+from cvewatch.sources.records import CVE_ID_RE, text_problem
+from cvewatch.sources.redact import redact_text, redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -56,6 +57,7 @@ __all__ = [
     "read_location",
     "read_record",
     "record_path",
+    "storage_problem",
 ]
 
 #: The metric keys of a CVE JSON 5 container, newest CVSS version first, with the version each one holds.
@@ -152,6 +154,14 @@ class Cve5Record:
 
 
 # --- parsing ----------------------------------------------------------------------------------------------
+
+# The longest value the store keeps in each bounded column of a record (``store/models.py``: cve5_records,
+# cna_affected; a test checks that they agree). A longer value, or a NUL character in any text, would make
+# PostgreSQL refuse the whole batch: the record is rejected on its own instead (:func:`storage_problem`).
+MAX_CONTAINER = 100  # "cna" or "adp:<shortName>"
+MAX_NAME = 200  # assigner, vendor, product (and their lookup keys)
+MAX_PACKAGE = 300  # packageName (and its lookup key)
+MAX_DEFAULT_STATUS = 20
 
 
 def _str(value: Any, what: str, where: str, *, required: bool = False) -> str | None:
@@ -303,8 +313,64 @@ def _affected(container: dict[str, Any], source: str, where: str) -> list[Affect
     return out
 
 
+def _affected_problem(a: AffectedEntry) -> str | None:
+    problem = (
+        text_problem(a.container, "the container's name", MAX_CONTAINER)
+        or text_problem(a.vendor, "vendor", MAX_NAME)
+        or text_problem(a.product, "product", MAX_NAME)
+        or text_problem(a.package_name, "packageName", MAX_PACKAGE)
+        or text_problem(a.collection_url, "collectionURL")
+        or text_problem(a.default_status, "defaultStatus", MAX_DEFAULT_STATUS)
+        # the lookup keys are stored too, and lower() may lengthen a text
+        or text_problem(name_key(a.vendor), "vendor (as a lookup key)", MAX_NAME)
+        or text_problem(name_key(a.product), "product (as a lookup key)", MAX_NAME)
+        or text_problem((a.package_name or "").lower(), "packageName (as a lookup key)", MAX_PACKAGE)
+    )
+    for cpe in a.cpes:
+        problem = problem or text_problem(cpe, "a cpe")
+    for v in a.versions:
+        for value, name in (
+            (v.version, "version"),
+            (v.status, "status"),
+            (v.less_than, "lessThan"),
+            (v.less_than_or_equal, "lessThanOrEqual"),
+            (v.version_type, "versionType"),
+        ):
+            problem = problem or text_problem(value, f"a version's {name}")
+        for change in v.changes:
+            problem = problem or text_problem(change.at, "a change's at")
+            problem = problem or text_problem(change.status, "a change's status")
+    return problem
+
+
+def storage_problem(record: Cve5Record) -> str | None:
+    """Why the store cannot keep ``record`` as it is (a NUL character in any text, a value longer than its
+    column), naming the field; ``None`` if it can."""
+    problem = (
+        text_problem(record.assigner, "the assigner", MAX_NAME)
+        or text_problem(record.title, "title")
+        or text_problem(record.description, "description")
+    )
+    for cwe in record.problem_types:
+        problem = problem or text_problem(cwe, "a problem type")
+    for m in record.metrics:
+        problem = problem or (
+            text_problem(m.source, f"the {m.version} metric's source")
+            or text_problem(m.vector, f"the {m.version} metric's vectorString")
+            or text_problem(m.base_severity, f"the {m.version} metric's baseSeverity")
+        )
+    if problem:
+        return problem
+    for i, a in enumerate(record.affected):
+        problem = _affected_problem(a)
+        if problem:
+            return f"affected entry {i} ({a.container[:MAX_CONTAINER]!r}): {problem}"
+    return None
+
+
 def parse_record(doc: Any, *, origin: str = "<record>") -> Cve5Record:
-    """One CVE JSON 5 record (5.0, 5.1 or 5.2) → :class:`Cve5Record`; :class:`RecordError` if malformed."""
+    """One CVE JSON 5 record (5.0, 5.1 or 5.2) → :class:`Cve5Record`; :class:`RecordError` if malformed,
+    also for a record the store could not keep as it is (:func:`storage_problem`)."""
     if not isinstance(doc, dict):
         raise RecordError("a CVE JSON 5 record is a JSON object", origin)
     data_type = doc.get("dataType")
@@ -345,7 +411,7 @@ def parse_record(doc: Any, *, origin: str = "<record>") -> Cve5Record:
     assigner = _str(meta.get("assignerShortName"), "assignerShortName", where) or _str(
         meta.get("assignerOrgId"), "assignerOrgId", where
     )
-    return Cve5Record(
+    record = Cve5Record(
         cve_id=cve_id,
         state=state,
         assigner=assigner,
@@ -357,6 +423,10 @@ def parse_record(doc: Any, *, origin: str = "<record>") -> Cve5Record:
         problem_types=tuple(dict.fromkeys(cwes)),
         affected=tuple(affected),
     )
+    problem = storage_problem(record)
+    if problem is not None:
+        raise RecordError(problem, where)
+    return record
 
 
 # --- reading files and URLs -------------------------------------------------------------------------------
@@ -394,7 +464,8 @@ def read_location(
     """The bytes of a file or an ``http(s)://`` URL, gunzipped when they are gzip data.
 
     A URL is fetched with httpx (redirects followed); a 5xx answer or a network error is retried
-    ``attempts`` times with a growing pause. Raises :class:`InputError` naming the location.
+    ``attempts`` times with a growing pause. Raises :class:`InputError` naming the location (a URL with
+    its credentials redacted).
     """
     where = str(location)
     if not _is_url(where):
@@ -403,6 +474,7 @@ def read_location(
 
     import httpx
 
+    url, where = where, redact_url(where)
     own = client is None
     http = client or httpx.Client(
         follow_redirects=True, timeout=httpx.Timeout(60.0), headers={"User-Agent": USER_AGENT}
@@ -411,9 +483,9 @@ def read_location(
         last = ""
         for attempt in range(1, attempts + 1):
             try:
-                resp = http.get(where)
+                resp = http.get(url)
             except httpx.HTTPError as err:
-                last = f"{type(err).__name__}: {err}"
+                last = redact_text(f"{type(err).__name__}: {err}")
             else:
                 if resp.status_code < 400:
                     return _gunzip(resp.content, where, max_bytes)
@@ -510,7 +582,7 @@ class Cve5Source:
     def origin(self) -> str:
         parts = [str(self.path)] if self.path is not None else []
         if self.delta is not None:
-            parts.append(f"delta {self.delta}")
+            parts.append(f"delta {redact_url(self.delta)}")
         return ", ".join(parts)
 
     def _cves_root(self) -> Path:
@@ -528,11 +600,12 @@ class Cve5Source:
                     location = str(inside)
                     break
         raw = read_location(location, client=self.client)
+        shown = redact_url(location)
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as err:
-            raise InputError(f"invalid JSON: {json_error(err)}", location) from None
-        return delta_cve_ids(doc, since=self.since, where=location)
+            raise InputError(f"invalid JSON: {json_error(err)}", shown) from None
+        return delta_cve_ids(doc, since=self.since, where=shown)
 
     def files(self) -> list[Path]:
         """The record files of a path source (not of a delta), in order."""
@@ -565,9 +638,10 @@ class Cve5Source:
 
 
 def read_record(location: str, *, client: httpx.Client | None = None) -> Cve5Record | RecordProblem:
-    """One record file or URL → a record, or a problem naming the location."""
+    """One record file or URL → a record, or a problem naming the location (credentials redacted)."""
+    url, location = location, redact_url(location)
     try:
-        raw = read_location(location, client=client)
+        raw = read_location(url, client=client)
     except InputError as err:
         return RecordProblem(location, None, str(err).removeprefix(f"{location}: "))
     try:

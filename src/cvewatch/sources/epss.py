@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from cvewatch.errors import InputError
 from cvewatch.sources.cve5 import read_location
 from cvewatch.sources.interface import RecordProblem
-from cvewatch.sources.records import CVE_ID_RE
+from cvewatch.sources.records import CVE_ID_RE, text_problem
+from cvewatch.sources.redact import redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -28,6 +29,7 @@ __all__ = ["EPSS_URL", "EpssFile", "EpssReport", "EpssScore", "import_epss", "pa
 
 EPSS_URL = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
 _MAX_PROBLEMS = 1000
+MAX_MODEL_VERSION = 40  # the store's column (epss_scores.model_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +124,13 @@ def parse_csv(text: str, *, origin: str = "<epss>") -> EpssFile:
                 problems.append(RecordProblem(f"{origin}:{lineno}", cve or None, str(err)))
             continue
         scores.setdefault(cve, score)
+    model_version = meta.get("model_version")
+    problem = text_problem(model_version, "model_version", MAX_MODEL_VERSION)
+    if problem:
+        problems.append(RecordProblem(origin, None, f"{problem}; it is not kept"))
+        model_version = None
     return EpssFile(
-        model_version=meta.get("model_version"),
+        model_version=model_version,
         score_date=_score_date(meta.get("score_date"), origin),
         scores=tuple(scores.values()),
         problems=tuple(problems),
@@ -134,7 +141,7 @@ def read_scores(
     location: str | os.PathLike[str] = EPSS_URL, *, client: httpx.Client | None = None
 ) -> EpssFile:
     """Read the scores from a URL (default: the current day's file) or a file, plain or gzip."""
-    where = str(location)
+    where = redact_url(str(location))
     raw = read_location(location, client=client)
     try:
         text = raw.decode("utf-8-sig")
@@ -157,7 +164,7 @@ def import_epss(
     from cvewatch.store.kev_epss import epss_score_date, replace_epss
     from cvewatch.store.sync_runs import finish_run, mark_success, start_run
 
-    origin = str(location)
+    origin = redact_url(str(location))
     started = datetime.now(UTC)
     with engine.begin() as conn:
         run_id = start_run(conn, "epss", origin)

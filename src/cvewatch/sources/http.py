@@ -7,6 +7,11 @@ callback rejects with :class:`BadResponse` (a truncated or undecodable body). A 
 honoured: the next attempt waits at least that long. Retries are bounded by a number of attempts and by the
 time spent on one request; past either the client raises :class:`FetchError` naming the request and the last
 failure. Any other 4xx is not retried.
+
+Credentials (an API key header) are given apart from the other headers (``credentials``) and are sent only to
+the origin (scheme, host and port) of the URL asked for: redirects are followed, but a hop to another origin
+goes without them (a request hook removes them; httpx itself strips only ``Authorization``). A plain
+``http`` to ``https`` upgrade of the same host keeps them, as httpx does for ``Authorization``.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from typing import Any, TypeVar
 import httpx
 
 from cvewatch.errors import ConfigError, CvewatchError
+from cvewatch.sources.redact import redact_text
 
 __all__ = [
+    "SENSITIVE_HEADERS",
     "BadResponse",
     "FetchError",
     "HttpClient",
@@ -38,6 +45,24 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: Headers never sent to another origin than the one asked for, whatever the caller passed as ``headers``.
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "apikey", "x-api-key"})
+_ORIGIN = "cvewatch.origin"  # the request extension naming the origin the credentials belong to
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
+
+
+def _may_carry_credentials(first: tuple[str, str, int | None], url: httpx.URL) -> bool:
+    """Whether a request to ``url`` may carry the credentials meant for origin ``first``: the same origin,
+    or the same host upgraded from ``http`` (port 80) to ``https`` (port 443)."""
+    now = _origin(url)
+    if now == first:
+        return True
+    return first == ("http", now[1], 80) and now == ("https", first[1], 443)
 
 
 class FetchError(CvewatchError):
@@ -198,6 +223,7 @@ class HttpClient:
         *,
         timeout: float = 60.0,
         headers: Mapping[str, str] | None = None,
+        credentials: Mapping[str, str] | None = None,
         rate_limit: RateLimit | None = None,
         retry: RetryPolicy | None = None,
         check: Callable[[httpx.Response], None] | None = None,
@@ -215,14 +241,27 @@ class HttpClient:
         self._check = check
         self._rng = rng or random.Random()
         self._clock = clock
+        self._credentials = dict(credentials or {})
+        self._sensitive = SENSITIVE_HEADERS | {name.lower() for name in self._credentials}
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
             headers=dict(headers or {}),
             follow_redirects=True,
             transport=transport,
+            event_hooks={"request": [self._drop_foreign_credentials]},
         )
         self.requests = 0
         self.retries = 0
+
+    def _drop_foreign_credentials(self, request: httpx.Request) -> None:
+        """Request hook (every hop of a redirect passes here): a request to another origin than the one
+        :meth:`get` was asked for goes without credentials. Once dropped they stay dropped, also when a
+        later hop leads back to the first origin (the headers of a hop are copied from the one before)."""
+        first = request.extensions.get(_ORIGIN)
+        if first is None or _may_carry_credentials(first, request.url):
+            return
+        for name in [n for n in request.headers if n.lower() in self._sensitive]:
+            del request.headers[name]
 
     def _interruptible_sleep(self, seconds: float) -> None:
         if self._cancelled.wait(seconds):
@@ -250,8 +289,9 @@ class HttpClient:
         decode: Callable[[httpx.Response], T],
         what: str | None = None,
     ) -> T:
-        """GET ``url`` until ``decode(response)`` returns for a 2xx answer; raises :class:`FetchError`."""
-        what = what or url
+        """GET ``url`` until ``decode(response)`` returns for a 2xx answer; raises :class:`FetchError`
+        (naming ``what``, by default the URL, with credentials redacted)."""
+        what = redact_text(what or url)
         started = self._clock()
         attempt = 0
         while True:
@@ -260,7 +300,12 @@ class HttpClient:
             slot = self.limiter.acquire() if self.limiter else None
             self.requests += 1
             try:
-                response = self._client.get(url, params=params)
+                response = self._client.get(
+                    url,
+                    params=params,
+                    headers=self._credentials,
+                    extensions={_ORIGIN: _origin(httpx.URL(url))},
+                )
             except httpx.TimeoutException as err:
                 reason = f"timed out ({type(err).__name__})"
             except httpx.TransportError as err:

@@ -18,7 +18,8 @@ from cvewatch.errors import InputError, RecordError
 from cvewatch.limits import json_error
 from cvewatch.sources.cve5 import read_location
 from cvewatch.sources.interface import RecordProblem
-from cvewatch.sources.records import CVE_ID_RE
+from cvewatch.sources.records import CVE_ID_RE, text_problem
+from cvewatch.sources.redact import redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
 __all__ = ["KEV_URL", "KevCatalog", "KevEntry", "KevReport", "import_kev", "parse_catalog", "read_catalog"]
 
 KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
+#: The longest values the store keeps (``kev_entries``); a longer one, or a NUL in any stored text, would
+#: make PostgreSQL refuse the whole catalogue: the entry (or the catalogue's version) is a problem instead.
+MAX_NAME = 200  # vendorProject, product
+MAX_RANSOMWARE = 20
+MAX_CATALOG_VERSION = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,16 @@ def _entry(item: Any, where: str) -> KevEntry:
     if not isinstance(cve, str) or not CVE_ID_RE.match(cve.strip()):
         raise RecordError(f"invalid cveID {cve!r}", where)
     cwes = item.get("cwes")
+    for key, limit in (
+        ("vendorProject", MAX_NAME),
+        ("product", MAX_NAME),
+        ("vulnerabilityName", 0),
+        ("requiredAction", 0),
+        ("knownRansomwareCampaignUse", MAX_RANSOMWARE),
+    ):
+        problem = text_problem(_opt_str(item.get(key)), key, limit)
+        if problem:
+            raise RecordError(problem, f"{where} [{cve}]")
     return KevEntry(
         cve_id=cve.strip(),
         vendor_project=_opt_str(item.get("vendorProject")),
@@ -137,8 +153,13 @@ def parse_catalog(doc: Any, *, origin: str = "<kev>") -> KevCatalog:
         except ValueError:
             problems.append(RecordProblem(origin, None, f"dateReleased is not a timestamp: {released!r}"))
     version = doc.get("catalogVersion")
+    version = version if isinstance(version, str) else None
+    problem = text_problem(version, "catalogVersion", MAX_CATALOG_VERSION)
+    if problem:
+        problems.append(RecordProblem(origin, None, f"{problem}; it is not kept"))
+        version = None
     return KevCatalog(
-        catalog_version=version if isinstance(version, str) else None,
+        catalog_version=version,
         date_released=date_released,
         count=count,
         entries=tuple(entries.values()),
@@ -150,7 +171,7 @@ def read_catalog(
     location: str | os.PathLike[str] = KEV_URL, *, client: httpx.Client | None = None
 ) -> KevCatalog:
     """Read the catalogue from a URL (default: CISA's feed) or a file (plain or gzip)."""
-    where = str(location)
+    where = redact_url(str(location))
     raw = read_location(location, client=client)
     try:
         doc = orjson.loads(raw)
@@ -168,7 +189,7 @@ def import_kev(
     from cvewatch.store.kev_epss import replace_kev
     from cvewatch.store.sync_runs import finish_run, mark_success, start_run
 
-    origin = str(location)
+    origin = redact_url(str(location))
     started = datetime.now(UTC)
     with engine.begin() as conn:
         run_id = start_run(conn, "kev", origin)

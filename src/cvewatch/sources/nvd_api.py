@@ -10,11 +10,19 @@ what the checkpoint says can never disagree, so a sync killed at any point resum
 committed page. The plan's end date is fixed when the plan is made and saved with it, so a resumed run asks
 for the same windows.
 
-Paging tolerates ``totalResults`` changing under it: it is read again from every page and a window ends when
-``startIndex`` reaches the latest value. A page that comes back empty or short while ``totalResults`` says
-more remain ends that window too; the run is then ``partial`` and the last successful sync is not moved, so
-the next run covers the same range again. Records are deduplicated by the store (newest ``lastModified``
-wins); ``Rejected`` CVEs are stored with their status, never dropped.
+Paging follows the server's answers, not the client's request: ``startIndex`` advances by the records a page
+held (a server that caps its pages below ``resultsPerPage`` is paged through), ``totalResults`` is read again
+from every page, and a window ends only when a page reaches it, not on a total that just fell (a falling
+total is confirmed by one more page). The server's order may shift under the pages while they are read (a
+record modified meanwhile moves, and those after it move up one place, so one would be skipped): every page
+after the first starts one record before the end of the previous one and must contain one of that page's
+last records (*anchors*, compared by id and ``lastModified``); when none is there, the order shifted and the
+sync reads again from further back until it finds one (:func:`_judge`). The records modified during a run
+are covered by the next run, as the last successful sync is the plan's end, fixed before the first page. A
+window that cannot be completed (no new record while ``totalResults`` says more remain; the anchors never
+found again) makes the run ``partial`` and the last successful sync is not moved, so the next run covers the
+same range again. Records are deduplicated by the store (newest ``lastModified`` wins); ``Rejected`` CVEs
+are stored with their status, never dropped.
 """
 
 from __future__ import annotations
@@ -33,13 +41,14 @@ import threading
 import traceback
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any, Literal
 
 import httpx
 import orjson
+from sqlalchemy import Connection as DbConnection
 from sqlalchemy import Engine
 
 from cvewatch import __version__
@@ -53,21 +62,26 @@ from cvewatch.sources.http import (
     describe_response,
 )
 from cvewatch.sources.interface import RecordProblem
-from cvewatch.sources.nvd_json import iter_document
-from cvewatch.sources.records import Vulnerability
+from cvewatch.sources.nvd_json import iter_document, nul_free
+from cvewatch.sources.records import CVE_ID_RE, Vulnerability
+from cvewatch.sources.redact import redact_url
 from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import (
     add_run_progress,
+    clear_retries,
+    count_retries,
     finish_run,
+    keep_for_retry,
     last_success,
     load_cursor,
     mark_interrupted,
     mark_success,
+    pending_retries,
     run_status,
     save_cursor,
     start_run,
 )
-from cvewatch.store.vulnerabilities import PreparedBatch, prepare_batch, upsert_prepared
+from cvewatch.store.vulnerabilities import PreparedBatch, UpsertStats, prepare_batch, upsert_prepared
 
 __all__ = [
     "API_KEY_ENV",
@@ -81,6 +95,7 @@ __all__ = [
     "NvdApiConfig",
     "NvdSyncReport",
     "PageEvent",
+    "Place",
     "SyncPlan",
     "Window",
     "bulk_gc",
@@ -100,6 +115,19 @@ MAX_WINDOW = timedelta(days=120)
 PUBLIC_RATE_LIMIT = RateLimit(5, 30.0)
 KEYED_RATE_LIMIT = RateLimit(50, 30.0)
 _MAX_MESSAGES = 200
+#: Each page after the first of a window starts this many records before the end of the previous one.
+OVERLAP = 1
+#: The last records of a page kept to find the place again (id and lastModified: a record modified in the
+#: meantime has moved and no longer counts).
+ANCHORS = 16
+#: How often in a row a window may read again from further back before it is given up (``partial``).
+MAX_REWINDS = 8
+
+#: At most this many records of the retry list are asked for again by one run (one request each).
+MAX_RETRIES = 100
+
+#: A record's place in the server's order: its id and its lastModified, as the page gave them.
+Key = tuple[str, str]
 
 
 class ApiKeyRejected(FetchError):
@@ -156,17 +184,23 @@ def _parse_time(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A ``lastModified`` range (both ends inclusive, as NVD applies them); no dates = everything."""
+    """A ``lastModified`` range (both ends inclusive, as NVD applies them); no dates = everything. With
+    ``cve_id``, the one record of that id (``cveId``), as the retry list asks for it again."""
 
     start: datetime | None = None
     end: datetime | None = None
+    cve_id: str | None = None
 
     def params(self) -> dict[str, str]:
+        if self.cve_id is not None:
+            return {"cveId": self.cve_id}
         if self.start is None or self.end is None:
             return {}
         return {"lastModStartDate": format_nvd_time(self.start), "lastModEndDate": format_nvd_time(self.end)}
 
     def __str__(self) -> str:
+        if self.cve_id is not None:
+            return f"cveId {self.cve_id}"
         if self.start is None or self.end is None:
             return "all records"
         return f"lastModified {format_nvd_time(self.start)} .. {format_nvd_time(self.end)}"
@@ -200,14 +234,49 @@ class SyncPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class Place:
+    """Where paging stands inside a window, besides ``startIndex`` (see :func:`_judge`): ``anchors`` are the
+    last records read (id and lastModified; the next page must hold one of them), ``last_total`` the
+    ``totalResults`` of the last page, ``rewinds`` how often in a row the window was read again from
+    further back, and ``seeking`` whether the next page is such a read (looking for an anchor)."""
+
+    anchors: tuple[Key, ...] = ()
+    last_total: int | None = None
+    rewinds: int = 0
+    seeking: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "anchors": [list(k) for k in self.anchors],
+            "last_total": self.last_total,
+            "rewinds": self.rewinds,
+            "seeking": self.seeking,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Place:
+        """The place saved in a checkpoint (a fresh one for a checkpoint of an older version)."""
+        if not isinstance(data, dict):
+            return cls()
+        last_total = data.get("last_total")
+        return cls(
+            tuple((str(i), str(m)) for i, m in data.get("anchors") or ()),
+            None if last_total is None else int(last_total),
+            int(data.get("rewinds") or 0),
+            bool(data.get("seeking")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Checkpoint:
     """Where a sync stands after its last committed page: window ``window`` of ``plan`` continues at
-    ``start_index``."""
+    ``start_index``, at ``place`` within it."""
 
     run_id: int
     plan: SyncPlan
     window: int = 0
     start_index: int = 0
+    place: Place = field(default_factory=Place)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -215,6 +284,7 @@ class Checkpoint:
             "plan": self.plan.to_json(),
             "window": self.window,
             "start_index": self.start_index,
+            "place": self.place.to_json(),
         }
 
     @classmethod
@@ -228,6 +298,7 @@ class Checkpoint:
                 SyncPlan.from_json(data["plan"]),
                 int(data["window"]),
                 int(data["start_index"]),
+                Place.from_json(data.get("place")),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -296,12 +367,16 @@ class NvdSyncReport:
     errors: int
     messages: tuple[str, ...]
     end: datetime
+    retried: int = 0  # records of the retry list asked for again by this run
+    recovered: int = 0  # of those, stored now (they left the list)
+    to_retry: int = 0  # records in the retry list when the run ended
 
 
 @dataclass(frozen=True, slots=True)
 class _Page:
     """A fetched page: its records as :class:`Vulnerability` values, or (for a sync, when the fetcher was
-    given the store's dialect) as rows ready to write in ``batch``."""
+    given the store's dialect) as rows ready to write in ``batch``. ``results_per_page`` is the server's
+    (its ``resultsPerPage``), ``keys`` every entry's place in the server's order, in page order."""
 
     start_index: int
     total_results: int
@@ -310,9 +385,102 @@ class _Page:
     problems: tuple[RecordProblem, ...]
     received: int
     batch: PreparedBatch | None = None
+    keys: tuple[Key, ...] = ()
 
 
-def _decode_page(response: httpx.Response) -> dict[str, Any]:
+def _overlap(received: int, server_page_size: int, requested: int) -> int:
+    """How many records the next page of a window re-reads: :data:`OVERLAP`, unless pages are too small to
+    hold anything new besides it (then the place cannot be checked)."""
+    return OVERLAP if min(received, server_page_size, requested) > OVERLAP else 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """What a page means for its window (:func:`_judge`): ``done``, or the next page's ``next_start`` and
+    ``place``. ``problem`` says why a window ended early (the run is then partial); ``note`` is only
+    logged."""
+
+    done: bool
+    next_start: int = 0
+    place: Place = field(default_factory=Place)
+    problem: str | None = None
+    note: str | None = None
+
+
+def _judge(start: int, page: _Page, requested: int, place: Place) -> _Step:
+    """Decide, from the page asked at ``start``, whether its window is done and where the next page starts.
+
+    * A page after the first (``place.anchors`` set, ``start`` > 0) must hold one of the last records read
+      before it, unchanged (same id and lastModified): the records up to it were read, those after it are
+      new. If none is there, records before ``start`` have left the server's order (modified: moved to its
+      end, or out of the window) and unread ones moved up before ``start``: the window is read again from a
+      page (then two, four…) further back (``seeking``) until a page holds an anchor again, at most
+      :data:`MAX_REWINDS` times in a row (a page that brings new records starts the count again).
+    * The window is done when a page reaches ``totalResults`` exactly and the total did not fall since the
+      previous page, or when a page brings nothing new and nothing more is said to remain. A page asked at
+      the expected place that brings nothing new while ``totalResults`` says more remain ends the window as
+      a problem.
+    * Otherwise the next page starts :data:`OVERLAP` record(s) before the end of this one: the records the
+      server gave decide, whatever was asked.
+    """
+    keys, total, server_page_size = page.keys, page.total_results, page.results_per_page
+    n = len(keys)
+    fresh_from = 0
+    if place.anchors and start > 0:
+        order = {k: i for i, k in enumerate(place.anchors)}
+        best, at = -1, -1
+        for j, k in enumerate(keys):
+            i = order.get(k)
+            if i is not None and i >= best:
+                best, at = i, j
+        if at < 0:
+            rewinds = place.rewinds + 1
+            if rewinds > MAX_REWINDS:
+                return _Step(
+                    True,
+                    problem=f"the server's order kept shifting under the pages: the records read before "
+                    f"startIndex {start} were not found again after {MAX_REWINDS} tries",
+                )
+            # a page back (the server's page size, or the one asked when this page says 0), then 2, 4…
+            back = max(server_page_size or requested, len(place.anchors)) * 2 ** (rewinds - 1)
+            restart = max(0, start - back)
+            return _Step(
+                False,
+                restart,
+                replace(place, last_total=total, rewinds=rewinds, seeking=True),
+                note=f"the page at startIndex {start} does not hold the last records read before it: the "
+                f"server's order shifted (records before it were modified); reading again from {restart}",
+            )
+        fresh_from = at + 1
+    fresh = n - fresh_from
+    end = start + n
+    fell = place.last_total is not None and total < place.last_total
+    overlap = _overlap(n, server_page_size, requested)
+    # an entry without an id (malformed) tells nothing about the place: never an anchor
+    anchors = tuple(k for k in keys[-ANCHORS:] if k[0]) if overlap else ()
+    ahead = Place(anchors, total, 0 if fresh > 0 else place.rewinds)
+    if fresh <= 0:
+        if end >= total:
+            return _Step(True)
+        if place.seeking and n:  # found the place again at the end of this page: read on from there
+            return _Step(False, end - overlap, ahead)
+        return _Step(
+            True,
+            problem=f"the page at startIndex {start} held {n} records, none new, "
+            f"while totalResults is {total}",
+        )
+    if end == total and not fell:
+        return _Step(True)
+    note = None
+    if fell:
+        note = f"totalResults fell from {place.last_total} to {total} at startIndex {start}: reading on"
+    elif n < server_page_size and end < total:
+        note = f"the page at startIndex {start} held {n} records, fewer than its resultsPerPage said"
+    return _Step(False, end - overlap, ahead, note=note)
+
+
+def _decode_page(response: httpx.Response) -> tuple[dict[str, Any], bool]:
+    """The page as decoded JSON, and whether it certainly holds no NUL character (see ``nul_free``)."""
     try:
         doc = orjson.loads(response.content)
     except orjson.JSONDecodeError as err:
@@ -321,7 +489,7 @@ def _decode_page(response: httpx.Response) -> dict[str, Any]:
         raise BadResponse("not an NVD API 2.0 page: not a JSON object")
     if not isinstance(doc.get("vulnerabilities"), list) or not isinstance(doc.get("totalResults"), int):
         raise BadResponse("not an NVD API 2.0 page: no 'vulnerabilities' array or 'totalResults' number")
-    return doc
+    return doc, nul_free(response.content)
 
 
 _THROTTLE_WORDS = ("rate", "limit", "throttl", "too many")
@@ -359,11 +527,10 @@ class _Fetcher:
         self.config = config
         self.dialect = dialect
         headers = {"User-Agent": f"cvewatch/{__version__}", "Accept": "application/json"}
-        if config.api_key:
-            headers["apiKey"] = config.api_key
         self.http = HttpClient(
             timeout=config.timeout,
             headers=headers,
+            credentials={"apiKey": config.api_key} if config.api_key else None,
             rate_limit=config.effective_rate_limit,
             retry=config.retry,
             check=_key_check(bool(config.api_key)),
@@ -387,8 +554,10 @@ class _Fetcher:
                 with contextlib.suppress(Exception):  # a wasted guess: its failure does not matter
                     ahead[2].result()
             page = self._get(window, start_index)
-        nxt = start_index + page.received
-        if self._pool is not None and page.received >= page.results_per_page and nxt < page.total_results:
+        end = start_index + page.received
+        if self._pool is not None and page.received > 0 and end < page.total_results:
+            # the usual next request (see _judge); a wrong guess is dropped by the next fetch
+            nxt = end - _overlap(page.received, page.results_per_page, self.config.results_per_page)
             self._ahead = (window, nxt, self._pool.submit(self._get, window, nxt))
         return page
 
@@ -399,26 +568,40 @@ class _Fetcher:
             "startIndex": str(start_index),
         }
         what = f"NVD API page startIndex={start_index} ({window})"
-        doc = self.http.get(self.config.api_url, params=params, decode=_decode_page, what=what)
-        origin = f"{self.config.api_url} startIndex={start_index}"
+        doc, no_nul = self.http.get(self.config.api_url, params=params, decode=_decode_page, what=what)
+        origin = f"{redact_url(self.config.api_url)} startIndex={start_index}"
         vulns: list[Vulnerability] = []
         problems: list[RecordProblem] = []
         add_vuln, add_problem = vulns.append, problems.append
-        for item in iter_document(doc, origin=origin):
+        for item in iter_document(doc, origin=origin, nul_free=no_nul):
             if isinstance(item, Vulnerability):
                 add_vuln(item)
             else:
                 add_problem(item)
         batch = None if self.dialect is None else prepare_batch(vulns, self.dialect)
+        entries = doc["vulnerabilities"]
+        per_page = doc.get("resultsPerPage")
+        if type(per_page) is not int or per_page < 0:
+            per_page = len(entries)
         return _Page(
             start_index,
             int(doc["totalResults"]),
-            self.config.results_per_page,
+            per_page,
             () if batch is not None else tuple(vulns),
             tuple(problems),
-            len(doc["vulnerabilities"]),
+            len(entries),
             batch,
+            tuple(_key(item) for item in entries),
         )
+
+
+def _key(item: Any) -> Key:
+    """An API page entry's place in the order: its id and lastModified as sent ("" where missing)."""
+    cve = item.get("cve") if isinstance(item, dict) else None
+    if not isinstance(cve, dict):
+        return ("", "")
+    cve_id, modified = cve.get("id"), cve.get("lastModified")
+    return (cve_id if isinstance(cve_id, str) else "", modified if isinstance(modified, str) else "")
 
 
 #: Runs the worker in a fresh interpreter with this process's ``sys.path``: a plain ``python -c`` rather
@@ -561,12 +744,14 @@ def bulk_gc(threshold: int = 200_000) -> Generator[None, None, None]:
 
 
 def _origin(config: NvdApiConfig, plan: SyncPlan) -> str:
+    """What a run records as its origin: the API URL (credentials redacted) and the plan."""
+    url = redact_url(config.api_url)
     if plan.mode == "full":
-        return f"{config.api_url} (full load)"
+        return f"{url} (full load)"
     first, last = plan.windows[0], plan.windows[-1]
     assert first.start is not None and last.end is not None
     return (
-        f"{config.api_url} (lastModified {format_nvd_time(first.start)} .. {format_nvd_time(last.end)}, "
+        f"{url} (lastModified {format_nvd_time(first.start)} .. {format_nvd_time(last.end)}, "
         f"{len(plan.windows)} window{'s' if len(plan.windows) != 1 else ''})"
     )
 
@@ -600,12 +785,13 @@ def sync_nvd_api(
             interrupted = saved.run_id
         resumed = saved is not None and not full and since is None
         if saved is not None and resumed:
-            plan, window, start_index = saved.plan, saved.window, saved.start_index
+            plan = saved.plan
         else:
             plan = plan_sync(now, last_success(conn, SOURCE), full=full, since=since, overlap=config.overlap)
-            window, start_index = 0, 0
         run_id = start_run(conn, SOURCE, _origin(config, plan))
-        cursor["checkpoint"] = Checkpoint(run_id, plan, window, start_index).to_json()
+        state = replace(saved, run_id=run_id) if saved is not None and resumed else Checkpoint(run_id, plan)
+        window, start_index = state.window, state.start_index
+        cursor["checkpoint"] = state.to_json()
         save_cursor(conn, SOURCE, cursor)
     if interrupted is not None:
         log.warning("run %d had been interrupted; marked as such", interrupted)
@@ -621,50 +807,40 @@ def sync_nvd_api(
     counts = {"pages": 0, "new": 0, "updated": 0, "unchanged": 0, "rejected": 0, "errors": 0, "received": 0}
     messages: list[str] = []
     incomplete = False
+    with engine.connect() as conn:
+        may_list = count_retries(conn, SOURCE) > 0  # else no page needs to look at the retry list
+    retried = recovered = 0
     fetcher: _Fetcher | _ProcessFetcher | None = None
     try:
         dialect = engine.dialect.name
         fetcher = _ProcessFetcher(config, dialect) if config.worker_process else _Fetcher(config, dialect)
         with bulk_gc():
-            while window < len(plan.windows):
+            while state.window < len(plan.windows):
+                window, start_index = state.window, state.start_index
                 page = fetcher.fetch(plan.windows[window], start_index)
-                next_index = start_index + page.received
-                window_done = page.received == 0 or next_index >= page.total_results
-                if not window_done and page.received < page.results_per_page:
-                    window_done = True
-                if window_done and next_index < page.total_results:
+                step = _judge(start_index, page, config.results_per_page, state.place)
+                where = f"window {window + 1}/{len(plan.windows)} ({plan.windows[window]})"
+                if step.note is not None:
+                    log.warning("%s: %s", where, step.note)
+                if step.problem is not None:
                     incomplete = True
                     messages.append(
-                        f"window {window + 1}/{len(plan.windows)} ({plan.windows[window]}): "
-                        f"the page at startIndex {start_index} held {page.received} records "
-                        f"while totalResults is {page.total_results}; "
-                        "the window was ended there and will be read again by the next sync"
+                        f"{where}: {step.problem}; the window was ended there and will be read again "
+                        "by the next sync"
                     )
                     log.warning(messages[-1])
                 messages.extend(str(p) for p in page.problems[: max(0, _MAX_MESSAGES - len(messages))])
-                next_window, next_start = (window + 1, 0) if window_done else (window, next_index)
+                if step.done:
+                    state = replace(state, window=window + 1, start_index=0, place=Place())
+                else:
+                    state = replace(state, start_index=step.next_start, place=step.place)
                 with engine.begin() as conn:
-                    assert page.batch is not None
-                    stats = upsert_prepared(conn, page.batch)
-                    add_run_progress(
-                        conn,
-                        run_id,
-                        pages=1,
-                        new=stats.new,
-                        updated=stats.updated,
-                        unchanged=stats.unchanged,
-                        rejected=stats.rejected,
-                        errors=len(page.problems),
-                    )
-                    cursor["checkpoint"] = Checkpoint(run_id, plan, next_window, next_start).to_json()
+                    stats, back = _store_page(conn, page, run_id, may_list)
+                    cursor["checkpoint"] = state.to_json()
                     save_cursor(conn, SOURCE, cursor)
-                counts["pages"] += 1
-                counts["received"] += page.received
-                counts["new"] += stats.new
-                counts["updated"] += stats.updated
-                counts["unchanged"] += stats.unchanged
-                counts["rejected"] += stats.rejected
-                counts["errors"] += len(page.problems)
+                may_list = may_list or bool(page.problems)
+                recovered += back
+                _count(counts, page, stats)
                 log.info(
                     "page: window %d/%d startIndex %d received %d totalResults %d new %d updated %d",
                     window + 1,
@@ -686,7 +862,9 @@ def sync_nvd_api(
                             counts["pages"],
                         )
                     )
-                window, start_index = next_window, next_start
+            if may_list:
+                retried, back = _ask_again(engine, fetcher, run_id, counts, messages)
+                recovered += back
     except BaseException as exc:
         with engine.begin() as conn:
             finish_run(conn, run_id, status="failed", messages=[*messages, f"{type(exc).__name__}: {exc}"])
@@ -696,6 +874,7 @@ def sync_nvd_api(
             fetcher.close()
     status = "partial" if incomplete or counts["errors"] else "ok"
     with engine.begin() as conn:
+        to_retry = count_retries(conn, SOURCE)
         finish_run(conn, run_id, status=status, messages=messages)
         cursor.pop("checkpoint", None)
         cursor["last_run"] = run_id
@@ -721,20 +900,100 @@ def sync_nvd_api(
         errors=counts["errors"],
         messages=tuple(messages),
         end=plan.end,
+        retried=retried,
+        recovered=recovered,
+        to_retry=to_retry,
     )
 
 
+def _rejected(page: _Page, stored: set[str]) -> list[tuple[str, str]]:
+    """The ``(cve_id, reason)`` of a page's rejected records that can be asked for again: those with a
+    well-formed CVE id (a record without one cannot be asked for by id, nor stored) not stored by it."""
+    return [
+        (p.record_id, p.message)
+        for p in page.problems
+        if p.record_id is not None and CVE_ID_RE.match(p.record_id) and p.record_id not in stored
+    ]
+
+
+def _store_page(conn: DbConnection, page: _Page, run_id: int, may_list: bool) -> tuple[UpsertStats, int]:
+    """Write a page in the caller's transaction: its records, the retry list (the records stored leave it,
+    the rejected ones join it) and the run's counters. Returns the counts and how many records left the
+    retry list (``may_list`` false: the list holds none of this source, so none is looked for)."""
+    assert page.batch is not None
+    stats = upsert_prepared(conn, page.batch)
+    stored = [h[0] for h in page.batch.heads]
+    recovered = clear_retries(conn, SOURCE, stored) if may_list else 0
+    keep_for_retry(conn, SOURCE, _rejected(page, set(stored)), run_id=run_id)
+    add_run_progress(
+        conn,
+        run_id,
+        pages=1,
+        new=stats.new,
+        updated=stats.updated,
+        unchanged=stats.unchanged,
+        rejected=stats.rejected,
+        errors=len(page.problems),
+    )
+    return stats, recovered
+
+
+def _count(counts: dict[str, int], page: _Page, stats: UpsertStats) -> None:
+    counts["pages"] += 1
+    counts["received"] += page.received
+    counts["new"] += stats.new
+    counts["updated"] += stats.updated
+    counts["unchanged"] += stats.unchanged
+    counts["rejected"] += stats.rejected
+    counts["errors"] += len(page.problems)
+
+
+def _ask_again(
+    engine: Engine,
+    fetcher: _Fetcher | _ProcessFetcher,
+    run_id: int,
+    counts: dict[str, int],
+    messages: list[str],
+) -> tuple[int, int]:
+    """Ask the API again, by ``cveId``, for the records of the retry list that an earlier run could not
+    store (at most :data:`MAX_RETRIES`, the longest untried first), each written as a page. A record now
+    stored leaves the list; one still rejected stays, with one more attempt; an id the API no longer knows
+    leaves it with a message. Returns how many were asked for and how many left the list."""
+    with engine.connect() as conn:
+        entries = pending_retries(conn, SOURCE, before_run=run_id, limit=MAX_RETRIES)
+    recovered = 0
+    for entry in entries:
+        page = fetcher.fetch(Window(cve_id=entry.cve_id), 0)
+        with engine.begin() as conn:
+            stats, back = _store_page(conn, page, run_id, True)
+            if page.received == 0:
+                back += clear_retries(conn, SOURCE, [entry.cve_id])
+                messages.append(
+                    f"{entry.cve_id}: the NVD API has no record of this id any more; it leaves the retry list"
+                )
+        recovered += back
+        messages.extend(str(p) for p in page.problems[: max(0, _MAX_MESSAGES - len(messages))])
+        _count(counts, page, stats)
+    if entries:
+        log.info("retry list: %d asked again, %d stored", len(entries), recovered)
+    return len(entries), recovered
+
+
 def iter_api_pages(config: NvdApiConfig, window: Window | None = None) -> Iterator[list[Vulnerability]]:
-    """Every page of one window as a list of records, without the store (for tools and benchmarks)."""
+    """Every page of one window as a list of records, without the store (for tools and benchmarks), paged
+    as a sync pages (:func:`_judge`); a record the previous page held already is left out."""
     window = window or Window()
     fetcher = _Fetcher(config)
     try:
-        start = 0
+        start, place = 0, Place()
+        before: set[str] = set()
         while True:
             page = fetcher.fetch(window, start)
-            yield list(page.vulnerabilities)
-            start += page.received
-            if page.received < page.results_per_page or start >= page.total_results:
+            yield [v for v in page.vulnerabilities if v.id not in before]
+            step = _judge(start, page, config.results_per_page, place)
+            if step.done:
                 return
+            before = {k[0] for k in page.keys}
+            start, place = step.next_start, step.place
     finally:
         fetcher.close()

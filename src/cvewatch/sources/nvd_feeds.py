@@ -30,8 +30,9 @@ from cvewatch.errors import InputError
 from cvewatch.limits import MAX_NVD_FILE_BYTES, json_error, read_input
 from cvewatch.sources.http import BadResponse, HttpClient, RetryPolicy
 from cvewatch.sources.nvd_api import bulk_gc
-from cvewatch.sources.nvd_json import iter_document
+from cvewatch.sources.nvd_json import iter_document, nul_free
 from cvewatch.sources.records import Vulnerability
+from cvewatch.sources.redact import redact_url
 from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import finish_run, load_cursor, mark_success, start_run
 from cvewatch.store.vulnerabilities import UpsertStats, upsert_batch
@@ -153,10 +154,17 @@ class _Location:
 
     def __init__(self, location: str, http: HttpClient | None) -> None:
         self.location = location
+        self.shown = redact_url(location)  # for messages and the run record
         self.is_url = location.startswith(("http://", "https://"))
         self._http = http
         if not self.is_url and not Path(location).is_dir():
-            raise InputError("no such folder (give a folder of feed files or an http(s) base URL)", location)
+            raise InputError(
+                "no such folder (give a folder of feed files or an http(s) base URL)", self.shown
+            )
+
+    def show(self, filename: str) -> str:
+        """:meth:`where` with credentials redacted, for messages."""
+        return redact_url(self.where(filename))
 
     def where(self, filename: str) -> str:
         if self.is_url:
@@ -182,7 +190,7 @@ class _Location:
             def from_response(response: httpx.Response) -> bytes:
                 return decode(response.content)
 
-            return self._http.get(where, decode=from_response, what=where)
+            return self._http.get(where, decode=from_response, what=redact_url(where))
         raw = read_input(Path(where), max_bytes=MAX_NVD_FILE_BYTES)  # a regular file, never past the limit
         try:
             return decode(raw)
@@ -213,7 +221,7 @@ def sync_nvd_feeds(
         place = _Location(location, http)
         todo = list(names) if names else place.names()
         if not todo:
-            raise InputError("no nvdcve-2.0-*.meta and .json.gz pairs found", location)
+            raise InputError("no nvdcve-2.0-*.meta and .json.gz pairs found", place.shown)
         return _sync(engine, place, todo, force, on_feed)
     finally:
         if own_http and http is not None:
@@ -228,7 +236,7 @@ def _sync(
     on_feed: Callable[[FeedResult], None] | None,
 ) -> FeedSyncReport:
     with engine.begin() as conn:
-        run_id = start_run(conn, SOURCE, place.location)
+        run_id = start_run(conn, SOURCE, place.shown)
     results: list[FeedResult] = []
     messages: list[str] = []
     totals = UpsertStats()
@@ -276,7 +284,7 @@ def _sync(
 
 
 def _one_feed(engine: Engine, place: _Location, name: str, force: bool, messages: list[str]) -> FeedResult:
-    meta_where = place.where(f"{name}.meta")
+    meta_where = place.show(f"{name}.meta")
     meta_bytes = place.read(f"{name}.meta", lambda b: b)
     meta = parse_meta(meta_bytes.decode("utf-8", "replace"), origin=meta_where)
     key = feed_state_key(name)
@@ -285,7 +293,7 @@ def _one_feed(engine: Engine, place: _Location, name: str, force: bool, messages
     if stored == meta.sha256 and not force:
         return FeedResult(name, "skipped", meta.sha256)
 
-    data_where = place.where(f"{name}.json.gz")
+    data_where = place.show(f"{name}.json.gz")
 
     data = place.read(f"{name}.json.gz", lambda raw: _gunzip(raw, meta.size))
     digest = hashlib.sha256(data).hexdigest()
@@ -299,10 +307,11 @@ def _one_feed(engine: Engine, place: _Location, name: str, force: bool, messages
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as err:
         raise InputError(f"feed {name}: invalid JSON ({json_error(err)})", data_where) from None
+    no_nul = nul_free(data)
     del data
     vulns: list[Vulnerability] = []
     problems = 0
-    for item in iter_document(doc, origin=data_where):
+    for item in iter_document(doc, origin=data_where, nul_free=no_nul):
         if isinstance(item, Vulnerability):
             vulns.append(item)
         else:

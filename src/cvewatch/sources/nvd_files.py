@@ -19,7 +19,7 @@ import orjson
 from cvewatch.errors import InputError
 from cvewatch.limits import MAX_NVD_FILE_BYTES, json_error, read_input
 from cvewatch.sources.interface import RecordProblem, Source, SourceItem
-from cvewatch.sources.nvd_json import iter_document
+from cvewatch.sources.nvd_json import iter_document, nul_free
 from cvewatch.sources.records import Vulnerability
 
 __all__ = ["DEFAULT_MAX_BYTES", "NvdFileSource", "newest_by_id", "read_file"]
@@ -106,7 +106,7 @@ def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Vul
         what = "invalid JSON (after gunzip)" if compressed else "invalid JSON"
         yield RecordProblem(origin, None, f"{what}: {json_error(err)}")
         return
-    yield from iter_document(doc, origin=origin)
+    yield from iter_document(doc, origin=origin, nul_free=nul_free(data))
 
 
 def newest_by_id(items: Iterable[Vulnerability | SourceItem | RecordProblem]) -> dict[str, Vulnerability]:

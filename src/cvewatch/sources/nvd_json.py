@@ -3,7 +3,10 @@
 Pure functions over already-decoded JSON values: no I/O. Unknown keys are ignored (mirrors such as
 fkie-cad/nvd-json-data-feeds add ``affected`` and ``metrics.ssvcV203``). Anything present but of the wrong
 type makes the whole record malformed: :func:`parse_cve` raises :class:`~cvewatch.errors.RecordError`, and
-:func:`iter_document` reports a :class:`~cvewatch.sources.interface.RecordProblem` and goes on.
+:func:`iter_document` reports a :class:`~cvewatch.sources.interface.RecordProblem` and goes on. So does a
+record the store could not keep as it is (:func:`~cvewatch.sources.records.storage_problem`: a NUL
+character in any text, a value longer than its column, an id longer than 32 characters): PostgreSQL would
+refuse the whole page or file for it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,16 @@ from cvewatch.errors import RecordError
 from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.records import (
     CVE_ID_RE,
+    MAX_CPE_PART,
+    MAX_CVSS_VERSION,
+    MAX_CWE,
+    MAX_MATCH_CRITERIA_ID,
+    MAX_METRIC_TYPE,
+    MAX_SEVERITY,
+    MAX_SOURCE,
+    MAX_STATUS,
+    MAX_VECTOR,
+    MAX_VERSION_BOUND,
     ConfigNode,
     Configuration,
     CpeMatch,
@@ -24,9 +37,10 @@ from cvewatch.sources.records import (
     Description,
     Reference,
     Vulnerability,
+    storage_problem,
 )
 
-__all__ = ["METRIC_KEYS", "iter_document", "parse_cve", "parse_nvd_datetime"]
+__all__ = ["METRIC_KEYS", "iter_document", "nul_free", "parse_cve", "parse_nvd_datetime"]
 
 #: The ``metrics`` keys that are read, newest CVSS version first (this is also the order of
 #: :attr:`Vulnerability.metrics`). Other keys (``ssvcV203``, future versions) are ignored.
@@ -325,8 +339,14 @@ def _parse(obj: Any) -> Vulnerability:
 # ``2023-10-18T04:15:11.077`` timestamp form) in one pass with few calls. It accepts a strict subset of what
 # ``_parse`` accepts and builds the same values; on anything else it returns ``None`` and the record is read
 # again by ``_parse``, which accepts the rarer forms and names the offending field when the record is
-# malformed.
+# malformed. It also gives up on a bounded text longer than the store keeps; a NUL character is looked for
+# in what it built (``_has_nul``) unless the caller knows the document holds none (``nul_free``).
 
+_MAX_MCID = MAX_MATCH_CRITERIA_ID
+_MAX_BOUND = MAX_VERSION_BOUND
+#: A criterion at most this long cannot hold a vendor or product longer than the store keeps, even in lower
+#: case (``str.lower`` at most doubles a text); a longer one (rare) is read by the checked path.
+_SHORT_CRITERIA = MAX_CPE_PART // 2
 _NVD_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}").fullmatch
 _CVE_ID_MATCH = CVE_ID_RE.match
 _fromisoformat = datetime.fromisoformat
@@ -371,13 +391,17 @@ def _fast_metrics(raw: Any) -> tuple[CvssMetric, ...] | None:
                 or type(kind) is not str
                 or (type(score) is not float and type(score) is not int)
                 or not 0 <= score <= 10
+                or len(version) > MAX_CVSS_VERSION
+                or len(vector) > MAX_VECTOR
+                or len(source) > MAX_SOURCE
+                or len(kind) > MAX_METRIC_TYPE
             ):
                 return None
             severity = data.get("baseSeverity")
             if severity is None:
                 severity = m.get("baseSeverity")
             if severity is not None:
-                if type(severity) is not str:
+                if type(severity) is not str or len(severity) > MAX_SEVERITY:
                     return None
                 severity = severity.upper()
             out.append(CvssMetric(version, vector, float(score), severity, source, kind))
@@ -419,11 +443,13 @@ def _fast_configurations(raw: Any) -> tuple[Configuration, ...] | None:
                         if (
                             type(criteria) is not str
                             or type(vulnerable) is not bool
-                            or (mcid is not None and type(mcid) is not str)
-                            or (vsi is not None and type(vsi) is not str)
-                            or (vse is not None and type(vse) is not str)
-                            or (vei is not None and type(vei) is not str)
-                            or (vee is not None and type(vee) is not str)
+                            or (mcid is not None and (type(mcid) is not str or len(mcid) > _MAX_MCID))
+                            or (vsi is not None and (type(vsi) is not str or len(vsi) > _MAX_BOUND))
+                            or (vse is not None and (type(vse) is not str or len(vse) > _MAX_BOUND))
+                            or (vei is not None and (type(vei) is not str or len(vei) > _MAX_BOUND))
+                            or (vee is not None and (type(vee) is not str or len(vee) > _MAX_BOUND))
+                            # a long criterion may hold a vendor or product too long for the store
+                            or len(criteria) > _SHORT_CRITERIA
                         ):
                             return None
                         matches.append(CpeMatch(criteria, vulnerable, vsi, vse, vei, vee, mcid))
@@ -476,7 +502,7 @@ def _fast_rest(get: Any) -> tuple[Any, ...] | None:
                 if type(d) is not dict:
                     return None
                 value = d.get("value")
-                if type(value) is not str:
+                if type(value) is not str or len(value) > MAX_CWE:
                     return None
                 seen[value] = None
     raw = get("references")
@@ -490,7 +516,9 @@ def _fast_rest(get: Any) -> tuple[Any, ...] | None:
             url = r.get("url")
             source = r.get("source")
             tags = r.get("tags")
-            if type(url) is not str or (source is not None and type(source) is not str):
+            if type(url) is not str or (
+                source is not None and (type(source) is not str or len(source) > MAX_SOURCE)
+            ):
                 return None
             if tags is None:
                 references.append(Reference(url, source, ()))
@@ -518,8 +546,11 @@ def _parse_fast(obj: Any) -> Vulnerability | None:
     if (
         published is None
         or last_modified is None
-        or (status is not None and type(status) is not str)
-        or (source_identifier is not None and type(source_identifier) is not str)
+        or (status is not None and (type(status) is not str or len(status) > MAX_STATUS))
+        or (
+            source_identifier is not None
+            and (type(source_identifier) is not str or len(source_identifier) > MAX_SOURCE)
+        )
     ):
         return None
     rest = _fast_rest(get)
@@ -543,6 +574,44 @@ def _parse_fast(obj: Any) -> Vulnerability | None:
     )
 
 
+def _has_nul(v: Vulnerability) -> bool:
+    """Whether any text of ``v`` holds a NUL character: a quick screen, :func:`storage_problem` says where."""
+    if "\x00" in v.status or (v.source_identifier is not None and "\x00" in v.source_identifier):
+        return True
+    for d in v.descriptions:
+        if "\x00" in d.value or "\x00" in d.lang:
+            return True
+    for m in v.metrics:
+        if "\x00" in m.vector or "\x00" in m.source or "\x00" in m.version or "\x00" in m.type:
+            return True
+        if m.base_severity is not None and "\x00" in m.base_severity:
+            return True
+    for cwe in v.weaknesses:
+        if "\x00" in cwe:
+            return True
+    for r in v.references:
+        if "\x00" in r.url or (r.source is not None and "\x00" in r.source):
+            return True
+        for tag in r.tags:
+            if "\x00" in tag:
+                return True
+    for c in v.configurations:
+        for n in c.nodes:
+            for cm in n.cpe_match:
+                if "\x00" in cm.criteria:
+                    return True
+                for text in (
+                    cm.version_start_including,
+                    cm.version_start_excluding,
+                    cm.version_end_including,
+                    cm.version_end_excluding,
+                    cm.match_criteria_id,
+                ):
+                    if text is not None and "\x00" in text:
+                        return True
+    return False
+
+
 def _where(origin: str, record_id: str | None) -> str:
     return f"{origin} [{record_id}]" if record_id is not None else origin
 
@@ -551,13 +620,14 @@ def parse_cve(obj: Mapping[str, Any], *, origin: str = "<memory>") -> Vulnerabil
     """Convert one NVD CVE API 2.0 ``cve`` object into a :class:`Vulnerability`.
 
     Raises :class:`RecordError` (its ``where`` is ``"origin [CVE-id]"``) when the record is malformed: not an
-    object, no valid ``id``, an unparseable date, or a known field of the wrong type.
+    object, no valid ``id``, an unparseable date, a known field of the wrong type, or a text the store cannot
+    keep (a NUL character, longer than its column).
     """
     fast = _parse_fast(obj)
-    if fast is not None:
+    if fast is not None and not _has_nul(fast):
         return fast
     try:
-        return _parse(obj)
+        return _checked(_parse(obj))
     except _Malformed as err:
         raise RecordError(err.message, _where(origin, _record_id(obj))) from None
 
@@ -566,12 +636,20 @@ def _looks_like_cve(doc: Mapping[str, Any]) -> bool:
     return "id" in doc and "published" in doc
 
 
-def _parse_item(obj: Any, origin: str, context: str) -> Vulnerability | RecordProblem:
+def _checked(v: Vulnerability) -> Vulnerability:
+    """``v``, if the store can keep it as it is (else :class:`_Malformed`, naming the field)."""
+    problem = storage_problem(v)
+    if problem is not None:
+        raise _Malformed("", problem)
+    return v
+
+
+def _parse_item(obj: Any, origin: str, context: str, nul_free: bool) -> Vulnerability | RecordProblem:
     fast = _parse_fast(obj)
-    if fast is not None:
+    if fast is not None and (nul_free or not _has_nul(fast)):
         return fast
     try:
-        return _parse(obj)
+        return _checked(_parse(obj))
     except _Malformed as err:
         record_id = _record_id(obj)
         message = err.message if record_id is not None else f"{context}: {err.message}"
@@ -610,7 +688,9 @@ def _unrecognized(doc: Any, origin: str, context: str) -> RecordProblem:
     return RecordProblem(origin, None, f"{where}not an NVD API 2.0 document ({_type_name(doc)} {_show(doc)})")
 
 
-def _iter_page(doc: Mapping[str, Any], origin: str, context: str) -> Iterator[Vulnerability | RecordProblem]:
+def _iter_page(
+    doc: Mapping[str, Any], origin: str, context: str, nul_free: bool
+) -> Iterator[Vulnerability | RecordProblem]:
     prefix = f"{context}." if context else ""
     vulns = doc["vulnerabilities"]
     if not isinstance(vulns, list | tuple):
@@ -624,21 +704,23 @@ def _iter_page(doc: Mapping[str, Any], origin: str, context: str) -> Iterator[Vu
                 origin, None, f"{where}: expected an object with a 'cve' key, got {_type_name(item)}"
             )
             continue
-        yield _parse_item(item["cve"], origin, f"{where}.cve")
+        yield _parse_item(item["cve"], origin, f"{where}.cve", nul_free)
 
 
-def _iter_one(doc: Any, origin: str, context: str) -> Iterator[Vulnerability | RecordProblem]:
+def _iter_one(doc: Any, origin: str, context: str, nul_free: bool) -> Iterator[Vulnerability | RecordProblem]:
     if isinstance(doc, Mapping):
         if "vulnerabilities" in doc:
-            yield from _iter_page(doc, origin, context)
+            yield from _iter_page(doc, origin, context, nul_free)
             return
         if _looks_like_cve(doc):
-            yield _parse_item(doc, origin, context or "record")
+            yield _parse_item(doc, origin, context or "record", nul_free)
             return
     yield _unrecognized(doc, origin, context)
 
 
-def iter_document(doc: Any, *, origin: str) -> Iterator[Vulnerability | RecordProblem]:
+def iter_document(
+    doc: Any, *, origin: str, nul_free: bool = False
+) -> Iterator[Vulnerability | RecordProblem]:
     """Yield the records of a decoded NVD API 2.0 JSON document, in document order.
 
     Accepts an API 2.0 page (``{"vulnerabilities": [{"cve": ...}, ...]}``), a bare ``cve`` object (one with
@@ -646,9 +728,19 @@ def iter_document(doc: Any, *, origin: str) -> Iterator[Vulnerability | RecordPr
     ``origin`` and the record id; the other records are still yielded. Anything else (including NVD JSON 1.1
     feeds and CVE JSON 5 records, which are recognized and named) is one problem. Never raises for any
     JSON-like input.
+
+    ``nul_free`` says that no string of ``doc`` holds a NUL character, which spares looking for one in every
+    record: true of a document decoded from JSON text without a ``\\u0000`` escape (:func:`nul_free`), as a
+    NUL in a JSON string must be written so.
     """
     if isinstance(doc, list | tuple):
         for i, element in enumerate(doc):
-            yield from _iter_one(element, origin, f"[{i}]")
+            yield from _iter_one(element, origin, f"[{i}]", nul_free)
         return
-    yield from _iter_one(doc, origin, "")
+    yield from _iter_one(doc, origin, "", nul_free)
+
+
+def nul_free(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` certainly decodes to strings without a NUL character: it has no
+    ``\\u0000`` escape (a raw NUL byte is not valid JSON; orjson refuses it). For :func:`iter_document`."""
+    return b"\\u0000" not in raw

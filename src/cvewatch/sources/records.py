@@ -11,7 +11,26 @@ from datetime import datetime
 
 from cvewatch.errors import RecordError
 
-CVE_ID_RE = re.compile(r"^CVE-\d{4}-\d{4,}$")
+#: The longest CVE id the store keeps (its ``String(32)`` id columns): ``CVE-YYYY-`` and at most 23 digits.
+CVE_ID_MAX_LENGTH = 32
+#: A CVE id: ``CVE-``, a four-digit year, ``-`` and at least four digits; ASCII digits only (``\d`` would
+#: take other scripts' digits too) and nothing after them (``$`` would let a trailing newline through).
+CVE_ID_RE = re.compile(rf"^CVE-[0-9]{{4}}-[0-9]{{4,{CVE_ID_MAX_LENGTH - 9}}}\Z")
+
+# The longest value the store keeps in each bounded column of a record (``store/models.py``; a test checks
+# that they agree). On PostgreSQL a longer value, or any text with a NUL character, fails the whole write
+# (``DataError``), so a record holding one is rejected on its own when it is read (:func:`storage_problem`).
+MAX_SOURCE = 200  # sourceIdentifier, a metric's and a reference's source
+MAX_STATUS = 40  # vulnStatus
+MAX_CVSS_VERSION = 8
+MAX_VECTOR = 300
+MAX_SEVERITY = 16
+MAX_METRIC_TYPE = 16
+MAX_CWE = 40
+MAX_CPE_PART = 200  # the vendor and the product of a criterion
+MAX_VERSION_BOUND = 100
+MAX_MATCH_CRITERIA_ID = 64
+_UNESCAPED_COLON = re.compile(r"(?<!\\):")
 
 
 def validate_cve_id(value: str, where: str | None = None) -> str:
@@ -19,6 +38,31 @@ def validate_cve_id(value: str, where: str | None = None) -> str:
     if not isinstance(value, str) or not CVE_ID_RE.match(value):
         raise RecordError(f"invalid CVE id {value!r}", where)
     return value
+
+
+def vendor_product(criteria: str) -> tuple[str, str]:
+    """The (vendor, product) of a CPE 2.3 formatted string, unescaped and lower case."""
+    if "\\" not in criteria:  # the common case: no escaped colons, a plain split is enough
+        parts = criteria.split(":", 5)
+        if len(parts) < 5:
+            return ("", "")
+        return (parts[3].lower(), parts[4].lower())
+    parts = _UNESCAPED_COLON.split(criteria, 5)
+    if len(parts) < 5:
+        return ("", "")
+    return (parts[3].replace("\\", "").lower(), parts[4].replace("\\", "").lower())
+
+
+def text_problem(value: str | None, name: str, limit: int = 0) -> str | None:
+    """Why the store cannot keep the text ``value`` of field ``name``: it holds a NUL character, or it is
+    longer than ``limit`` (0: no limit); ``None`` if it can."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        return f"{name} contains a NUL character"
+    if limit and len(value) > limit:
+        return f"{name} is {len(value)} characters long, more than the {limit} the store keeps"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +157,63 @@ class Vulnerability:
     @property
     def rejected(self) -> bool:
         return self.status == "Rejected"
+
+
+def storage_problem(v: Vulnerability) -> str | None:
+    """Why the store cannot keep record ``v`` as it is (a NUL character in any text, a value longer than
+    its column), naming the field; ``None`` if it can. The id is checked by :data:`CVE_ID_RE`."""
+    problem = text_problem(v.source_identifier, "sourceIdentifier", MAX_SOURCE) or text_problem(
+        v.status, "vulnStatus", MAX_STATUS
+    )
+    if problem:
+        return problem
+    for i, d in enumerate(v.descriptions):
+        problem = text_problem(d.lang, "lang") or text_problem(d.value, "value")
+        if problem:
+            return f"descriptions[{i}]: {problem}"
+    for m in v.metrics:
+        problem = (
+            text_problem(m.version, "version", MAX_CVSS_VERSION)
+            or text_problem(m.vector, "vectorString", MAX_VECTOR)
+            or text_problem(m.base_severity, "baseSeverity", MAX_SEVERITY)
+            or text_problem(m.source, "source", MAX_SOURCE)
+            or text_problem(m.type, "type", MAX_METRIC_TYPE)
+        )
+        if problem:
+            return f"the CVSS {m.version[:8]!r} metric of {m.source[:60]!r}: {problem}"
+    for cwe in v.weaknesses:
+        problem = text_problem(cwe, "a weakness", MAX_CWE)
+        if problem:
+            return problem
+    for i, r in enumerate(v.references):
+        problem = text_problem(r.url, "url") or text_problem(r.source, "source", MAX_SOURCE)
+        for tag in r.tags:
+            problem = problem or text_problem(tag, "a tag")
+        if problem:
+            return f"references[{i}]: {problem}"
+    for ci, conf in enumerate(v.configurations):
+        for ni, node in enumerate(conf.nodes):
+            for mi, cm in enumerate(node.cpe_match):
+                problem = _cpe_match_problem(cm)
+                if problem:
+                    return f"configurations[{ci}].nodes[{ni}].cpeMatch[{mi}]: {problem}"
+    return None
+
+
+def _cpe_match_problem(cm: CpeMatch) -> str | None:
+    problem = (
+        text_problem(cm.criteria, "criteria")
+        or text_problem(cm.version_start_including, "versionStartIncluding", MAX_VERSION_BOUND)
+        or text_problem(cm.version_start_excluding, "versionStartExcluding", MAX_VERSION_BOUND)
+        or text_problem(cm.version_end_including, "versionEndIncluding", MAX_VERSION_BOUND)
+        or text_problem(cm.version_end_excluding, "versionEndExcluding", MAX_VERSION_BOUND)
+        or text_problem(cm.match_criteria_id, "matchCriteriaId", MAX_MATCH_CRITERIA_ID)
+    )
+    # the store keeps the criterion's vendor and product (lower case) in bounded columns; lower() at most
+    # doubles a text's length, so a criterion of at most MAX_CPE_PART / 2 characters always fits
+    if problem is None and len(cm.criteria) > MAX_CPE_PART // 2:
+        vendor, product = vendor_product(cm.criteria)
+        problem = text_problem(vendor, "the criteria's vendor", MAX_CPE_PART) or text_problem(
+            product, "the criteria's product", MAX_CPE_PART
+        )
+    return problem

@@ -318,6 +318,21 @@ class SyncRunRow(Base):
     messages: Mapped[list[str]] = mapped_column(JSON)
 
 
+class SyncRetryRow(Base):
+    """A record a sync could not store (malformed, or not storable as it is), asked for again by the next
+    runs of its source until one stores it (migration 0009_sync_retry)."""
+
+    __tablename__ = "sync_retry"
+
+    source: Mapped[str] = mapped_column(String(60), primary_key=True)
+    cve_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)  # why the last attempt could not store it
+    first_seen: Mapped[datetime] = mapped_column(UTC_DT)
+    last_tried: Mapped[datetime] = mapped_column(UTC_DT)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    run_id: Mapped[int | None] = mapped_column(Integer)  # the run that last failed to store it
+
+
 # --- other sources: CVE JSON 5, CISA KEV, FIRST EPSS (migration 0002) ----------------------------------
 
 

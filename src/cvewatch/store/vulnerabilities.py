@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from cvewatch.sources.records import (
     Description,
     Reference,
     Vulnerability,
+    vendor_product,
 )
 from cvewatch.store.models import (
     ConfigNodeRow,
@@ -31,7 +31,6 @@ from cvewatch.store.models import (
     WeaknessRow,
 )
 
-_UNESCAPED_COLON = re.compile(r"(?<!\\):")
 T_VULN: Table = VulnerabilityRow.__table__  # type: ignore[assignment]
 T_METRIC: Table = CvssMetricRow.__table__  # type: ignore[assignment]
 T_CWE: Table = WeaknessRow.__table__  # type: ignore[assignment]
@@ -40,19 +39,6 @@ T_CONF: Table = ConfigurationRow.__table__  # type: ignore[assignment]
 T_NODE: Table = ConfigNodeRow.__table__  # type: ignore[assignment]
 T_CPE: Table = CpeMatchRow.__table__  # type: ignore[assignment]
 CHILD_TABLES = (T_CPE, T_NODE, T_CONF, T_REF, T_CWE, T_METRIC)
-
-
-def vendor_product(criteria: str) -> tuple[str, str]:
-    """The (vendor, product) of a CPE 2.3 formatted string, unescaped and lower case."""
-    if "\\" not in criteria:  # the common case: no escaped colons, a plain split is enough
-        parts = criteria.split(":", 5)
-        if len(parts) < 5:
-            return ("", "")
-        return (parts[3].lower(), parts[4].lower())
-    parts = _UNESCAPED_COLON.split(criteria, 5)
-    if len(parts) < 5:
-        return ("", "")
-    return (parts[3].replace("\\", "").lower(), parts[4].replace("\\", "").lower())
 
 
 @dataclass
