@@ -37,12 +37,12 @@ def genuine_records() -> list[Vulnerability]:
 
 
 def test_migrations_reach_head_and_create_every_table(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision(engine) == "0008_published_documents"
+    assert current_revision(engine) == head_revision(engine) == "0009_binary_source_facts"
     tables = set(inspect(engine).get_table_names())
     assert {"vulnerabilities", "cpe_matches", "source_packages", "verdicts", "sync_runs"} <= tables
     # opening again is a no-op
     again = open_engine(str(engine.url.render_as_string(hide_password=False)))
-    assert current_revision(again) == "0008_published_documents"
+    assert current_revision(again) == "0009_binary_source_facts"
     again.dispose()
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -176,6 +177,8 @@ class BinaryPackageRow(Base):
         ForeignKey("source_packages.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200), index=True)
+    # the binary's %package section sets its own Version or Epoch: its EVR is not the source build's
+    own_version: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PatchRow(Base):
@@ -238,6 +241,7 @@ class InstalledPackageRow(Base):
     version: Mapped[str] = mapped_column(String(100))
     release: Mapped[str] = mapped_column(String(100))
     arch: Mapped[str | None] = mapped_column(String(20))
+    source_rpm: Mapped[str | None] = mapped_column(String(300))  # rpm's SOURCERPM, when the input names it
 
 
 # --- verdicts and sync state -----------------------------------------------------------------------
