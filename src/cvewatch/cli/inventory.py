@@ -22,20 +22,34 @@ def load_specs(
     specs_dir: Annotated[Path, typer.Argument(help="A SPECS tree: one folder per package with NAME.spec.")],
     release: Annotated[str, typer.Option("--release", help="The release these specs make, e.g. azl3.")],
     dist: Annotated[str, typer.Option("--dist", help="The dist tag %{?dist} expands to.")] = ".azl3",
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="The folder is the whole release: remove the release's packages that are not in it. "
+            "Without it, packages are added or updated and none is removed.",
+        ),
+    ] = False,
 ) -> None:
-    """Read every spec of a SPECS tree into a release."""
+    """Read every spec of a SPECS tree into a release (add or update; --replace for a full reload)."""
     from cvewatch.inventory.load import load_specs_into
 
-    report = load_specs_into(engine(), specs_dir, release=release, dist=dist)
+    report = load_specs_into(engine(), specs_dir, release=release, dist=dist, replace=replace)
     report_problems(report.problems)
-    out.print(
-        f"release {release}: {report.packages} source packages from {specs_dir} "
-        f"({report.added} added, {report.changed} changed, {report.removed} removed, "
-        f"{len(report.problems)} problems)",
-        highlight=False,
-    )
     if report.packages == 0:
         fail(f"no spec in {specs_dir} could be read")
+    kept = (
+        f", {report.kept} not in the folder kept (--replace removes them)"
+        if report.kept and not replace
+        else ""
+    )
+    out.print(
+        f"release {release}: {report.stored} source packages ({report.packages} specs read from {specs_dir}: "
+        f"{report.added} added, {report.changed} changed, {report.removed} removed{kept}; "
+        f"{len(report.problems)} problems)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("load-image")
