@@ -16,6 +16,7 @@ from cvewatch.inventory.snapshot import load_snapshot
 from cvewatch.matching.runner import run_scan
 from cvewatch.matching.verdict import Verdict
 from cvewatch.publishing.csaf_vex import CsafVexPublisher
+from cvewatch.publishing.interface import DEMO_PUBLISHER
 from cvewatch.publishing.run import publish_release
 from cvewatch.sources.cve5 import Cve5Source, import_cve5
 from cvewatch.sources.importer import import_source
@@ -72,10 +73,13 @@ def run_demo(out_dir: Path, *, db_url: str | None = None, say: Callable[[str], N
         f"{len(image_scan.verdicts)} for image {DEMO_IMAGE}"
     )
     publisher = CsafVexPublisher(
-        release=release, product_name="Azure Linux 3.0", generator_version=__version__
+        release=release,
+        product_name="Azure Linux 3.0",
+        generator_version=__version__,
+        publisher=DEMO_PUBLISHER,  # the demo's own; `cvewatch publish csaf` needs a configured publisher
     )
     csaf_dir = out_dir / "csaf"
-    documents = publish_release(engine, release, publisher, csaf_dir)
+    documents = publish_release(engine, release, publisher, csaf_dir).paths
     verdicts_json = out_dir / "verdicts.json"
     verdicts_json.write_bytes(
         orjson.dumps(
