@@ -43,6 +43,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,6 +55,7 @@ __all__ = [
     "DEFAULT_CRON",
     "NVD_MODES",
     "PUBLISHER_CATEGORIES",
+    "PublisherCategory",
     "PublisherSettings",
     "Settings",
     "SourceSettings",
@@ -76,8 +78,20 @@ _SECTIONS = {
     "scan": {"releases", "images", "workers"},
     "publisher": {"name", "namespace", "category", "contact_details", "issuing_authority"},
 }
-#: CSAF 2.0 ``document.publisher.category`` values
-PUBLISHER_CATEGORIES = ("coordinator", "discoverer", "other", "translator", "user", "vendor")
+
+
+class PublisherCategory(StrEnum):
+    """CSAF 2.0 ``document.publisher.category``."""
+
+    COORDINATOR = "coordinator"
+    DISCOVERER = "discoverer"
+    OTHER = "other"
+    TRANSLATOR = "translator"
+    USER = "user"
+    VENDOR = "vendor"
+
+
+PUBLISHER_CATEGORIES = tuple(c.value for c in PublisherCategory)
 _PUBLISHER_ENV = {
     "name": "CVEWATCH_PUBLISHER_NAME",
     "namespace": "CVEWATCH_PUBLISHER_NAMESPACE",

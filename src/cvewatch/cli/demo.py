@@ -18,7 +18,10 @@ def demo(
 ) -> None:
     """The whole chain on the embedded demo data: sync, inventory, scan, publish."""
     from cvewatch.demo.run import run_demo
+    from cvewatch.errors import InputError
 
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out: {out_dir} exists and is not a folder")
     result = run_demo(out_dir, db_url=State.db_url, say=lambda s: out.print(s, highlight=False))
     print_summary(result.verdicts, f"release {result.release}: verdicts by status and severity")
     print_summary(result.image_verdicts, f"node image {result.image}")

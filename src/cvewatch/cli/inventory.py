@@ -32,8 +32,11 @@ def load_specs(
     ] = False,
 ) -> None:
     """Read every spec of a SPECS tree into a release (add or update; --replace for a full reload)."""
+    from cvewatch.cli.values import dist_tag, new_name
     from cvewatch.inventory.load import load_specs_into
 
+    new_name(release, "--release")
+    dist_tag(dist)
     report = load_specs_into(engine(), specs_dir, release=release, dist=dist, replace=replace)
     report_problems(report.problems)
     if report.packages == 0:
@@ -65,10 +68,16 @@ def load_image(
     name: Annotated[str, typer.Option("--name", help="The node image's name.")],
     release: Annotated[str, typer.Option("--release", help="The release the image is built from.")],
 ) -> None:
-    """Read a node image's installed packages."""
+    """Read a node image's installed packages (replacing an image of the same name)."""
+    from cvewatch.cli.values import new_name
     from cvewatch.inventory.load import load_image_into
+    from cvewatch.store.inventory import release_id
 
-    report = load_image_into(engine(), file, name=name, release=release)
+    new_name(name, "--name", limit=200)
+    store = engine()
+    with store.connect() as conn:
+        release_id(conn, release)
+    report = load_image_into(store, file, name=name, release=release)
     report_problems(report.problems)
     out.print(
         f"image {name}: {report.packages} installed packages ({len(report.problems)} problems)",

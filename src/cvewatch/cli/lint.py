@@ -21,8 +21,10 @@ def lint(
     dist: Annotated[str, typer.Option("--dist", help="The dist tag %{?dist} expands to.")] = ".azl3",
 ) -> None:
     """Check specs, patch files, %changelog and .nopatch files. Exit status 1 on any error finding."""
+    from cvewatch.cli.values import dist_tag
     from cvewatch.inventory.lint import RULES, SEVERITY_ORDER, lint_tree
 
+    dist_tag(dist)
     if not specs_dir.is_dir():
         fail(f"not a folder: {specs_dir}")
     result = lint_tree(specs_dir, dist=dist)

@@ -50,6 +50,7 @@ def suggest_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Propose CPE names for packages, from the CPE names in the store, spec URLs and an upstream manifest."""
+    from cvewatch.cli.values import require_packages
     from cvewatch.matching.mapping import PackageMapping
     from cvewatch.matching.suggest import suggest
     from cvewatch.store.inventory import load_release_packages
@@ -59,6 +60,7 @@ def suggest_cmd(
     urls = _cgmanifest_urls(cgmanifest) if cgmanifest else {}
     with engine().connect() as conn:
         packages = load_release_packages(conn, release)
+        require_packages(conn, package or (), release, "--package")
         seen = seen_cpe_names(conn)
     wanted = set(package or ())
     rows = []

@@ -9,6 +9,7 @@ import typer
 
 from cvewatch import __version__
 from cvewatch.cli.common import engine, handled, out
+from cvewatch.config import PublisherCategory
 
 app = typer.Typer(help="Publish documents from stored verdicts.", no_args_is_help=True)
 
@@ -32,7 +33,7 @@ def csaf(
         typer.Option("--publisher-namespace", help="An https URL the publisher controls (its CSAF id)."),
     ] = None,
     publisher_category: Annotated[
-        str | None,
+        PublisherCategory | None,
         typer.Option("--publisher-category", help="A CSAF publisher category (default: vendor)."),
     ] = None,
     publisher_contact: Annotated[
@@ -48,17 +49,23 @@ def csaf(
 ) -> None:
     """One CSAF 2.0 VEX document per CVE with the product status of the release's packages. A document
     whose content changed since it was last published gets the next version and a revision entry."""
+    from cvewatch.cli.values import text
     from cvewatch.config import load_settings, resolve_publisher
+    from cvewatch.errors import InputError
     from cvewatch.publishing.csaf_vex import CsafVexPublisher
     from cvewatch.publishing.interface import Publisher
     from cvewatch.publishing.run import publish_release
 
+    if product_name is not None:
+        text(product_name, "--product-name", limit=200, required=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out: {out_dir} exists and is not a folder")
     settings = resolve_publisher(
         load_settings(config).publisher,
         {
             "name": publisher_name,
             "namespace": publisher_namespace,
-            "category": publisher_category,
+            "category": publisher_category.value if publisher_category is not None else None,
             "contact_details": publisher_contact,
             "issuing_authority": publisher_authority,
         },

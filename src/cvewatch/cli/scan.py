@@ -8,6 +8,8 @@ import typer
 from rich.table import Table
 
 from cvewatch.cli.common import STATUS_STYLE, engine, fail, handled, out, print_json, print_summary, warn
+from cvewatch.errors import InputError
+from cvewatch.matching.verdict import Status
 
 
 @handled
@@ -20,7 +22,7 @@ def scan(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="A JSON array of verdicts.")] = False,
     status: Annotated[
-        list[str] | None, typer.Option("--status", help="Show only these statuses (repeatable).")
+        list[Status] | None, typer.Option("--status", help="Show only these statuses (repeatable).")
     ] = None,
     full: Annotated[
         bool, typer.Option("--full", help="Evaluate everything, not only what changed since the last scan.")
@@ -39,8 +41,16 @@ def scan(
 
     if release is None and image is None:
         fail("give --release NAME or --image NAME", 2)
-    result = run_scan(engine(), release=release, image=image, full=full, workers=workers)
-    verdicts = [v for v in result.verdicts if not status or v.status.value in status]
+    store = engine()
+    if release is not None and image is not None:
+        from cvewatch.store.inventory import image_id
+
+        with store.connect() as conn:
+            _, image_release = image_id(conn, image)
+        if image_release != release:
+            raise InputError(f"--image {image} is an image of release {image_release!r}, not of {release!r}")
+    result = run_scan(store, release=release, image=image, full=full, workers=workers)
+    verdicts = [v for v in result.verdicts if not status or v.status in status]
     if json_out:
         print_json([v.to_json() for v in verdicts])
         return

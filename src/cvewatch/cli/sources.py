@@ -64,8 +64,11 @@ def kev(
     ] = None,
 ) -> None:
     """Replace the stored CISA Known Exploited Vulnerabilities catalogue with the current one."""
+    from cvewatch.cli.values import url_or_file
     from cvewatch.sources.kev import KEV_URL, import_kev
 
+    if source is not None:
+        url_or_file(source, "--from")
     r = import_kev(engine(), source or KEV_URL)
     report_problems(r.problems)
     out.print(
@@ -87,8 +90,11 @@ def epss(
     ] = False,
 ) -> None:
     """Replace the stored EPSS scores with one day's scores."""
+    from cvewatch.cli.values import url_or_file
     from cvewatch.sources.epss import EPSS_URL, import_epss
 
+    if source is not None:
+        url_or_file(source, "--from")
     r = import_epss(engine(), source or EPSS_URL, allow_older=allow_older)
     report_problems(r.problems)
     if r.stale:

@@ -73,7 +73,9 @@ def nvd(
             "--since", help="Records modified since this ISO-8601 date or date-time (UTC if no zone)."
         ),
     ] = None,
-    page_size: Annotated[int, typer.Option("--page-size", help="resultsPerPage, 1..2000.")] = 2000,
+    page_size: Annotated[
+        int, typer.Option("--page-size", help="resultsPerPage, 1..2000.", min=1, max=2000)
+    ] = 2000,
     rate_limit: Annotated[
         str,
         typer.Option(
@@ -82,7 +84,9 @@ def nvd(
             "or 'off'.",
         ),
     ] = "auto",
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for an answer.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for an answer.", min=0.1, max=3600)
+    ] = 60.0,
 ) -> None:
     """Import NVD CVE records, keeping the newest lastModified per CVE: from the NVD API (resumable,
     incremental after the first run) or, with --from, from files."""
@@ -96,6 +100,10 @@ def nvd(
 
     if full and since:
         raise ConfigError("--full and --since exclude each other")
+    if api_url is not None:
+        from cvewatch.cli.values import http_url
+
+        http_url(api_url, "--api-url")
     config = NvdApiConfig.from_env(
         **({"api_url": api_url} if api_url else {}),
         results_per_page=page_size,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -268,6 +268,16 @@ def load_image_packages(conn: Connection, name: str) -> list[InstalledPackage]:
         InstalledPackage(r.name, r.epoch, r.version, r.release, r.arch, r.source_rpm)
         for r in conn.execute(select(T_INST).where(T_INST.c.image_id == iid).order_by(T_INST.c.name))
     ]
+
+
+def missing_packages(conn: Connection, names: Iterable[str], release: str | None = None) -> list[str]:
+    """The ``names`` that are no source package of ``release`` (of any release when None), sorted."""
+    wanted = sorted(set(names))
+    stmt = select(T_SRC.c.name).where(T_SRC.c.name.in_(wanted)).distinct()
+    if release is not None:
+        stmt = stmt.where(T_SRC.c.release_id == release_id(conn, release))
+    found = set(conn.execute(stmt).scalars()) if wanted else set()
+    return [n for n in wanted if n not in found]
 
 
 def list_releases(conn: Connection) -> list[tuple[str, int]]:
