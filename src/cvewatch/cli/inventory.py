@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems
+from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems, table
+from cvewatch.cli.tables import Col
 
 if TYPE_CHECKING:
     from cvewatch.inventory.packages import InstalledPackage
@@ -98,10 +98,7 @@ def releases(json_out: Annotated[bool, typer.Option("--json", help="JSON output.
     if json_out:
         print_json([{"release": n, "packages": c} for n, c in rows])
         return
-    table = Table("release", "source packages")
-    for n, c in rows:
-        table.add_row(n, str(c))
-    out.print(table)
+    table([Col("release"), Col("source packages", "num")], [[n, str(c)] for n, c in rows])
 
 
 def _image_packages(ref: str) -> tuple[list[InstalledPackage], str]:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import fail, handled, out, print_json
+from cvewatch.cli.common import fail, handled, out, print_json, table
+from cvewatch.cli.tables import Col
 
 
 @handled
@@ -36,10 +36,10 @@ def lint(
         for f in result.findings:
             out.print(str(f), highlight=False, markup=False, soft_wrap=True)
         counts = Counter((f.rule, f.severity) for f in result.findings)
-        table = Table("rule", *(s.value for s in SEVERITY_ORDER), title=f"{result.specs} specs")
-        for rule in RULES:
-            table.add_row(rule, *(str(counts[(rule, s)]) for s in SEVERITY_ORDER))
-        table.add_row("total", *(str(sum(counts[(r, s)] for r in RULES)) for s in SEVERITY_ORDER))
-        out.print(table)
+        rows = [[rule, *(str(counts[(rule, s)]) for s in SEVERITY_ORDER)] for rule in RULES]
+        rows.append(["total", *(str(sum(counts[(r, s)] for r in RULES)) for s in SEVERITY_ORDER)])
+        table(
+            [Col("rule"), *(Col(s.value, "num") for s in SEVERITY_ORDER)], rows, title=f"{result.specs} specs"
+        )
     if result.has_errors:
         raise typer.Exit(1)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import engine, handled, out, print_json
+from cvewatch.cli.common import engine, handled, out, print_json, table
+from cvewatch.cli.tables import Col
 from cvewatch.errors import InputError
 
 app = typer.Typer(help="Review which NVD CPE names each source package goes by.", no_args_is_help=True)
@@ -85,10 +85,16 @@ def suggest_cmd(
             ]
         )
         return
-    table = Table("package", "suggested vendor:product", "score", "CVEs", "why")
-    for s in rows:
-        table.add_row(s.package, s.name, f"{s.score:g}", str(s.cves), "; ".join(s.reasons))
-    out.print(table)
+    table(
+        [
+            Col("package"),
+            Col("suggested vendor:product"),
+            Col("score", "num"),
+            Col("CVEs", "num"),
+            Col("why", "text", drop=1),
+        ],
+        [[s.package, s.name, f"{s.score:g}", str(s.cves), "; ".join(s.reasons)] for s in rows],
+    )
     out.print(
         f"{len(rows)} suggestions; add the right ones to the mapping file after review", highlight=False
     )
@@ -124,24 +130,21 @@ def check_cmd(
             }
         )
         return
-    t = Table("package", "CVEs found by the name fallback", title="packages without a reviewed mapping")
-    for p, n in result.unmapped:
-        t.add_row(p, str(n))
-    out.print(t)
-    t = Table("package", "vendor:product", title="mapped names no CVE in the store uses")
-    for p, c in result.never_matched:
-        t.add_row(p, c)
-    out.print(t)
-    t = Table(
-        "package",
-        "product",
-        "other vendor",
-        "CVEs",
+    table(
+        [Col("package"), Col("CVEs found by the name fallback", "num")],
+        [[p, str(n)] for p, n in result.unmapped],
+        title="packages without a reviewed mapping",
+    )
+    table(
+        [Col("package"), Col("vendor:product")],
+        [[p, c] for p, c in result.never_matched],
+        title="mapped names no CVE in the store uses",
+    )
+    table(
+        [Col("package"), Col("product"), Col("other vendor"), Col("CVEs", "num")],
+        [[p, prod, v, str(n)] for p, prod, v, n in result.other_vendors],
         title="mapped products NVD also lists under another vendor",
     )
-    for p, prod, v, n in result.other_vendors:
-        t.add_row(p, prod, v, str(n))
-    out.print(t)
     out.print(
         f"{len(result.unmapped)} unmapped, {len(result.never_matched)} never matched, "
         f"{len(result.other_vendors)} other vendors",

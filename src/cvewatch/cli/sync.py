@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import engine, err, fail, handled, out, print_json, report_problems, warn
+from cvewatch.cli.common import engine, err, fail, handled, out, print_json, report_problems, table, warn
+from cvewatch.cli.tables import Col
 from cvewatch.errors import ConfigError
 
 app = typer.Typer(help="Import vulnerability records.", no_args_is_help=True)
@@ -227,31 +227,34 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="JSON output.")
             ]
         )
         return
-    table = Table(
-        "run",
-        "source",
-        "started",
-        "finished",
-        "status",
-        "pages",
-        "new",
-        "updated",
-        "unchanged",
-        "rejected",
-        "errors",
+    table(
+        [
+            Col("run", "num"),
+            Col("source"),
+            Col("started"),
+            Col("finished", drop=4),
+            Col("status"),
+            Col("pages", "num", drop=3),
+            Col("new", "num"),
+            Col("updated", "num", drop=1),
+            Col("unchanged", "num", drop=2),
+            Col("rejected", "num"),
+            Col("errors", "num"),
+        ],
+        [
+            [
+                str(r.id),
+                r.source,
+                f"{r.started:%Y-%m-%d %H:%M}",
+                f"{r.finished:%Y-%m-%d %H:%M}" if r.finished else "",
+                r.status,
+                str(r.pages),
+                str(r.new),
+                str(r.updated),
+                str(r.unchanged),
+                str(r.rejected),
+                str(r.errors),
+            ]
+            for r in runs
+        ],
     )
-    for r in runs:
-        table.add_row(
-            str(r.id),
-            r.source,
-            f"{r.started:%Y-%m-%d %H:%M}",
-            f"{r.finished:%Y-%m-%d %H:%M}" if r.finished else "",
-            r.status,
-            str(r.pages),
-            str(r.new),
-            str(r.updated),
-            str(r.unchanged),
-            str(r.rejected),
-            str(r.errors),
-        )
-    out.print(table)

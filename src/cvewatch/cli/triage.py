@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import engine, handled, out, print_json
+from cvewatch.cli.common import engine, handled, out, print_json, table
+from cvewatch.cli.tables import Col
 from cvewatch.matching.verdict import Status
 from cvewatch.tracking.triage import Justification
 
@@ -107,15 +107,26 @@ def list_cmd(
             ]
         )
         return
-    table = Table("CVE", "package", "release", "status", "justification / fixed in", "author", "detail")
-    for r in records:
-        table.add_row(
-            r.cve,
-            r.package,
-            r.release or "all",
-            r.status.value,
-            r.justification or r.fixed_in or "",
-            r.author,
-            r.detail,
-        )
-    out.print(table)
+    table(
+        [
+            Col("CVE"),
+            Col("package"),
+            Col("release"),
+            Col("status"),
+            Col("justification / fixed in", "text"),
+            Col("author", drop=1),
+            Col("detail", "text", drop=2),
+        ],
+        [
+            [
+                r.cve,
+                r.package,
+                r.release or "all",
+                r.status.value,
+                r.justification or r.fixed_in or "",
+                r.author,
+                r.detail,
+            ]
+            for r in records
+        ],
+    )
