@@ -198,6 +198,17 @@ CASES: list[tuple[list[str], str, int]] = [
     (["sync", "cve5"], "give --from PATH", 2),
     (["sync", "cve5", "--from", "{tmp}/none"], "no such file", 1),
     (["sync", "cve5", "--from", str(NVD / "recent"), "--since", "bogus"], "--since", 1),
+    (
+        ["sync", "cve5", "--from", str(NVD / "recent"), "--since", "2024-01-01"],
+        "--since applies to --delta",
+        1,
+    ),
+    (
+        ["sync", "cve5", "--from", str(NVD / "recent"), "--delta", "none.json"],
+        "--delta: none.json: no such file",
+        1,
+    ),
+    (["sync", "nvd", "--from", str(NVD / "recent"), "--api-url", "http://x.example/"], "apply to the API", 1),
     (["sync", "kev", "--from", "{tmp}/none.json"], "no such file", 1),
     (["sync", "epss", "--from", "{tmp}/none.csv"], "no such file", 1),
     # schedule, demo

@@ -10,6 +10,7 @@ import typer
 
 from cvewatch.cli.common import State, engine, err, fail, handled, out, report_problems
 from cvewatch.cli.sync import app
+from cvewatch.errors import InputError
 
 __all__ = ["app", "cve5", "epss", "kev", "schedule"]
 
@@ -42,6 +43,17 @@ def cve5(
 
     if source is None and delta is None:
         fail("give --from PATH and/or --delta FILE_OR_URL", 2)
+    if since is not None and delta is None:
+        raise InputError("--since applies to --delta (the deltas fetched after it)")
+    if delta is not None and not delta.startswith(("http://", "https://")):
+        root = Path(source) if source is not None else None
+        places = [Path(delta)]
+        if root is not None and not Path(delta).is_absolute():
+            places += [root / delta, (root.parent if root.name == "cves" else root) / delta]
+        if not any(p.is_file() for p in places):
+            raise InputError(
+                f"--delta: {delta}: no such file (a path, relative to --from, or an http(s) URL)"
+            )
     since_at = parse_datetime(since, "--since", "--since") if since else None
     src = Cve5Source(source, delta=delta, since=since_at)
     report = import_cve5(engine(), src)

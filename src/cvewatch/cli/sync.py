@@ -91,8 +91,8 @@ def nvd(
     """Import NVD CVE records, keeping the newest lastModified per CVE: from the NVD API (resumable,
     incremental after the first run) or, with --from, from files."""
     if source is not None:
-        if full or since:
-            raise ConfigError("--full and --since apply to the API, not to --from")
+        if full or since or api_url:
+            raise ConfigError("--full, --since and --api-url apply to the API, not to --from")
         _nvd_files(source)
         return
     from cvewatch.sources.http import RateLimit
