@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine
 
+from cvewatch import __version__
 from cvewatch.demo.run import run_demo
 from cvewatch.matching.runner import run_scan
 from cvewatch.matching.verdict import Status, Verdict
@@ -189,11 +190,15 @@ def test_triage_after_publish_makes_a_new_revision_in_the_store(db_url: str, tmp
 
 
 def _demo_publisher() -> Any:
-    from cvewatch.publishing.csaf_vex import CsafVexPublisher
+    from cvewatch.publishing.csaf_vex import DEFAULT_LEGAL_NOTICE, CsafVexPublisher
 
     return CsafVexPublisher(
-        release="azl3", product_name="Azure Linux 3.0", generator_version="0.1.0", publisher=DEMO_PUBLISHER
-    )
+        release="azl3",
+        product_name="Azure Linux 3.0",
+        generator_version=__version__,
+        publisher=DEMO_PUBLISHER,
+        legal_notice=DEFAULT_LEGAL_NOTICE,
+    )  # as the demo publishes
 
 
 def test_a_document_without_revisions_is_written_as_rendered() -> None:

@@ -16,7 +16,7 @@ from cvewatch.inventory.load import store_release
 from cvewatch.inventory.snapshot import load_snapshot
 from cvewatch.matching.runner import run_scan
 from cvewatch.matching.verdict import Verdict
-from cvewatch.publishing.csaf_vex import CsafVexPublisher
+from cvewatch.publishing.csaf_vex import DEFAULT_LEGAL_NOTICE, CsafVexPublisher
 from cvewatch.publishing.interface import DEMO_PUBLISHER
 from cvewatch.publishing.run import publish_release
 from cvewatch.sources.cve5 import Cve5Source, import_cve5
@@ -95,6 +95,7 @@ def run_demo(out_dir: Path, *, db_url: str | None = None, say: Callable[[str], N
         product_name="Azure Linux 3.0",
         generator_version=__version__,
         publisher=DEMO_PUBLISHER,  # the demo's own; `cvewatch publish csaf` needs a configured publisher
+        legal_notice=DEFAULT_LEGAL_NOTICE,
     )
     csaf_dir = out_dir / "csaf"
     documents = publish_release(engine, release, publisher, csaf_dir).paths
