@@ -49,7 +49,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 
 def test_the_demo_summary_at_80_columns(demo: tuple[str, str]) -> None:
     _, printed = demo
-    assert_fits(printed)
+    # the step lines are one line each (soft-wrapped, for grep); the tables fit
+    steps = re.compile(r"^(sync \w+|inventory|scan|store|CSAF VEX documents|every verdict)\b")
+    assert_fits("\n".join(line for line in printed.splitlines() if not steps.match(line)))
     for status in STATUSES:
         assert re.search(rf"^{status}\s", printed, re.MULTILINE), status
 
