@@ -3,6 +3,7 @@ images and the demo image: which source a binary comes from, and at which source
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from cvewatch.inventory.binaries import BinaryIndex, parse_source_rpm
+from cvewatch.inventory.diff import diff_packages
 from cvewatch.inventory.imagelist import ImageListResult, parse_image_list, parse_package_list
 from cvewatch.inventory.packages import InstalledPackage, SourcePackage
 from cvewatch.inventory.specfile import parse_spec_text
@@ -143,6 +145,16 @@ def test_parse_source_rpm() -> None:
         assert parse_source_rpm(bad) is None, bad
 
 
+def test_sourcerpm_is_where_a_package_came_from_not_which_it_is() -> None:
+    plain = InstalledPackage("curl", 0, "8.11.1", "11.azl3", "x86_64")
+    sbom = InstalledPackage("curl", 0, "8.11.1", "11.azl3", "x86_64", "curl-8.11.1-11.azl3.src.rpm")
+    assert plain == sbom and hash(plain) == hash(sbom)
+    spdx = parse_package_list(DATA / "spdx-2.3-small.json")
+    assert diff_packages(
+        spdx.packages, [dataclasses.replace(p, source_rpm=None) for p in spdx.packages]
+    ).unchanged == len(spdx.packages)
+
+
 def test_sourcerpm_from_every_input_that_has_it() -> None:
     spdx = parse_package_list(DATA / "spdx-2.3-small.json")
     assert {p.name: p.source_rpm for p in spdx.packages}["curl"] == "curl-8.11.1-11.azl3.src.rpm"
@@ -176,6 +188,7 @@ def test_own_version_and_sourcerpm_are_stored(engine: Engine) -> None:
     with engine.connect() as conn:
         assert load_release_packages(conn, "azl3") == [perl]
         assert load_image_packages(conn, "img") == [wrap]
+        assert [p.source_rpm for p in load_image_packages(conn, "img")] == ["perl-5.38.2-514.azl3.src.rpm"]
     with engine.begin() as conn:  # a spec whose subpackage stops having its own version has changed
         again = SourcePackage("perl", 4, "5.38.2", "509.azl3", subpackages=perl.subpackages)
         assert replace_release_packages(conn, "azl3", [again], dist=".azl3") == (0, 1, 0)

@@ -5,7 +5,7 @@ Plain frozen values, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from cvewatch.versions.rpm import EVR
@@ -70,7 +70,9 @@ class InstalledPackage:
 
     ``source_rpm`` is rpm's SOURCERPM of the binary (``perl-5.38.2-514.azl3.src.rpm``) when the input
     names it (``rpm -qa --qf`` with ``%{SOURCERPM}``, an SBOM's ``upstream`` purl qualifier or Trivy's
-    ``SrcName``/``SrcVersion``/``SrcRelease``); plain ``rpm -qa`` and AKS build notes do not.
+    ``SrcName``/``SrcVersion``/``SrcRelease``); plain ``rpm -qa`` and AKS build notes do not. It says where a
+    package came from, not which package it is: two lists of the same NEVRAs are equal with or without it
+    (``inventory diff`` of an SBOM against a build note).
     """
 
     name: str
@@ -78,7 +80,7 @@ class InstalledPackage:
     version: str
     release: str
     arch: str | None = None
-    source_rpm: str | None = None
+    source_rpm: str | None = field(default=None, compare=False)
 
     @property
     def evr(self) -> EVR:
