@@ -13,10 +13,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from cvewatch.inventory.binaries import BinaryIndex
 from cvewatch.inventory.imagelist import parse_image_list
 from cvewatch.inventory.snapshot import dump_snapshot
 from cvewatch.inventory.tree import load_spec_tree
-from cvewatch.matching.scan import group_by_source
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -56,7 +56,7 @@ def main() -> int:
     shutil.copyfile(IMAGE, OUT / "aks-node-image-202608.20.0.txt")
     tree = load_spec_tree(SHARED / "azurelinux/SPECS-3.0", dist=".azl3")
     image = parse_image_list(IMAGE.read_text(), path=str(IMAGE))
-    used = group_by_source(image.packages, tree.packages).installed
+    used = BinaryIndex(tree.packages).group(image.packages).installed
     # the toolchains too: packages built with them link their standard library (docs/matching.md §6)
     toolchains = {"golang", "msft-golang", "rust"}
     keep = [p for p in tree.packages if p.name in used or p.name in toolchains]

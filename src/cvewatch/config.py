@@ -20,13 +20,21 @@ epss = true                    # true = FIRST's daily file; a URL or a file; fal
 releases = ["azl3"]
 images = ["AKSAzureLinuxV3-gen2-202608.20.0"]
 workers = 2                    # processes for a full scan (default: the CPUs, at most 4)
+
+[publisher]                    # who issues the documents `cvewatch publish csaf` writes (no default)
+name = "Example Linux"
+namespace = "https://security.example.com/"
+category = "vendor"            # a CSAF publisher category (default vendor)
+contact_details = "security@example.com"
+issuing_authority = "Example Linux publishes statements about the packages it ships."
 ```
 
 Environment variables override the file: ``CVEWATCH_SCHEDULE``, ``CVEWATCH_TIMEZONE``, ``CVEWATCH_NVD``,
 ``CVEWATCH_NVD_PATHS`` (separated by ``:``), ``CVEWATCH_CVE5``, ``CVEWATCH_CVE5_DELTA``, ``CVEWATCH_KEV``,
 ``CVEWATCH_EPSS`` (``on``/``off`` or a location), ``CVEWATCH_RELEASES`` and ``CVEWATCH_IMAGES`` (separated by
-commas), ``CVEWATCH_SCAN_WORKERS``. Every bad value is a :class:`~cvewatch.errors.ConfigError` naming the
-setting and where it came from.
+commas), ``CVEWATCH_SCAN_WORKERS``, ``CVEWATCH_PUBLISHER_NAME``, ``CVEWATCH_PUBLISHER_NAMESPACE``,
+``CVEWATCH_PUBLISHER_CATEGORY``, ``CVEWATCH_PUBLISHER_CONTACT`` and ``CVEWATCH_PUBLISHER_AUTHORITY``. Every
+bad value is a :class:`~cvewatch.errors.ConfigError` naming the setting and where it came from.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,10 +54,14 @@ __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CRON",
     "NVD_MODES",
+    "PUBLISHER_CATEGORIES",
+    "PublisherCategory",
+    "PublisherSettings",
     "Settings",
     "SourceSettings",
     "load_settings",
     "parse_workers",
+    "resolve_publisher",
     "settings_from",
     "validate_cron",
 ]
@@ -63,6 +76,35 @@ _SECTIONS = {
     "schedule": {"cron", "timezone"},
     "sources": {"nvd", "nvd_paths", "cve5", "cve5_delta", "kev", "epss"},
     "scan": {"releases", "images", "workers"},
+    "publisher": {"name", "namespace", "category", "contact_details", "issuing_authority"},
+}
+
+
+class PublisherCategory(StrEnum):
+    """CSAF 2.0 ``document.publisher.category``."""
+
+    COORDINATOR = "coordinator"
+    DISCOVERER = "discoverer"
+    OTHER = "other"
+    TRANSLATOR = "translator"
+    USER = "user"
+    VENDOR = "vendor"
+
+
+PUBLISHER_CATEGORIES = tuple(c.value for c in PublisherCategory)
+_PUBLISHER_ENV = {
+    "name": "CVEWATCH_PUBLISHER_NAME",
+    "namespace": "CVEWATCH_PUBLISHER_NAMESPACE",
+    "category": "CVEWATCH_PUBLISHER_CATEGORY",
+    "contact_details": "CVEWATCH_PUBLISHER_CONTACT",
+    "issuing_authority": "CVEWATCH_PUBLISHER_AUTHORITY",
+}
+_PUBLISHER_OPTIONS = {
+    "name": "--publisher-name",
+    "namespace": "--publisher-namespace",
+    "category": "--publisher-category",
+    "contact_details": "--publisher-contact",
+    "issuing_authority": "--publisher-authority",
 }
 
 
@@ -86,6 +128,19 @@ class SourceSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PublisherSettings:
+    """Who issues the published documents; ``name`` and ``namespace`` are required to publish (the demo's
+    publisher is the demo's only). Each value says where it came from in ``origins``, for messages."""
+
+    name: str | None = None
+    namespace: str | None = None  # an https URL the publisher controls (CSAF: its globally unique id)
+    category: str = "vendor"
+    contact_details: str | None = None
+    issuing_authority: str | None = None
+    origins: tuple[tuple[str, str], ...] = ()  # (setting, where it came from)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     cron: str = DEFAULT_CRON
     timezone: str = "UTC"
@@ -94,6 +149,7 @@ class Settings:
     releases: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
     workers: int | None = None  # processes for a full scan; None: the CPUs, at most 4
+    publisher: PublisherSettings = field(default_factory=PublisherSettings)
     origin: str = "defaults"  # where the settings came from, for messages
 
     @property
@@ -152,6 +208,60 @@ def _location(value: Any, where: str, default: str | None) -> str | None:
             return None
         return value.strip()
     raise ConfigError(f"{where}: expected true, false or a URL or path, got {value!r}")
+
+
+def _namespace(value: str, where: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or any(c.isspace() for c in value):
+        raise ConfigError(f"{where}: the publisher namespace must be an http(s) URL, got {value!r}")
+    return value
+
+
+def resolve_publisher(
+    settings: PublisherSettings, overrides: Mapping[str, str | None] | None = None
+) -> PublisherSettings:
+    """``settings`` with ``overrides`` (command-line options: ``name``, ``namespace``, ``category``,
+    ``contact_details``, ``issuing_authority``; None = not given) applied and checked: a name and an http(s)
+    namespace are required, the category is one of :data:`PUBLISHER_CATEGORIES`. Else :class:`ConfigError`."""
+    values: dict[str, str | None] = {
+        "name": settings.name,
+        "namespace": settings.namespace,
+        "category": settings.category,
+        "contact_details": settings.contact_details,
+        "issuing_authority": settings.issuing_authority,
+    }
+    origins = dict(settings.origins)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+            origins[key] = _PUBLISHER_OPTIONS[key]
+    missing = [k for k in ("name", "namespace") if not (values[k] or "").strip()]
+    if missing:
+        raise ConfigError(
+            f"no publisher configured (no {' and no '.join(missing)}): give --publisher-name and "
+            "--publisher-namespace, or [publisher] name and namespace in the settings file (--config, "
+            "$CVEWATCH_CONFIG), or $CVEWATCH_PUBLISHER_NAME and $CVEWATCH_PUBLISHER_NAMESPACE; the demo's "
+            "publisher is for `cvewatch demo` only"
+        )
+    out = {k: (_str(v, origins.get(k, k)) if v is not None else None) for k, v in values.items()}
+    assert out["namespace"] is not None and out["name"] is not None
+    _namespace(out["namespace"], origins.get("namespace", "namespace"))
+    category = (out["category"] or "vendor").lower()
+    if category not in PUBLISHER_CATEGORIES:
+        raise ConfigError(
+            f"{origins.get('category', 'category')}: the publisher category must be one of "
+            f"{', '.join(PUBLISHER_CATEGORIES)}, got {out['category']!r}"
+        )
+    return PublisherSettings(
+        out["name"],
+        out["namespace"],
+        category,
+        out["contact_details"],
+        out["issuing_authority"],
+        tuple(sorted(origins.items())),
+    )
 
 
 def _check_keys(doc: Mapping[str, Any], origin: str) -> None:
@@ -225,6 +335,26 @@ def settings_from(doc: Mapping[str, Any], env: Mapping[str, str], origin: str = 
     workers_value, where = pick("CVEWATCH_SCAN_WORKERS", scan, "workers", None)
     workers = None if workers_value is None else parse_workers(workers_value, where)
 
+    pub = doc.get("publisher", {})
+    pub_values: dict[str, str | None] = {}
+    pub_origins: list[tuple[str, str]] = []
+    for key, env_name in _PUBLISHER_ENV.items():
+        value, where = pick(env_name, pub, key, None)
+        if value is None:
+            continue
+        pub_values[key] = _str(value, where)
+        pub_origins.append((key, where))
+    if "namespace" in pub_values:
+        _namespace(str(pub_values["namespace"]), dict(pub_origins)["namespace"])
+    publisher = PublisherSettings(
+        name=pub_values.get("name"),
+        namespace=pub_values.get("namespace"),
+        category=pub_values.get("category") or "vendor",
+        contact_details=pub_values.get("contact_details"),
+        issuing_authority=pub_values.get("issuing_authority"),
+        origins=tuple(pub_origins),
+    )
+
     return Settings(
         cron=cron,
         timezone=tz,
@@ -233,6 +363,7 @@ def settings_from(doc: Mapping[str, Any], env: Mapping[str, str], origin: str = 
         releases=releases,
         images=images,
         workers=workers,
+        publisher=publisher,
         origin=origin,
     )
 

@@ -80,7 +80,11 @@ def test_the_whole_chain_on_real_data(db_url: str, specs_subset: Path, tmp_path:
     assert "CVE-2023-38545" in table and "total" in table
 
     out_dir = tmp_path / "csaf"
-    out = run("publish", "csaf", "--release", "azl3", "--out", str(out_dir), db=db_url)
+    out = run(
+        "publish", "csaf", "--release", "azl3", "--out", str(out_dir),
+        "--publisher-name", "Example Linux", "--publisher-namespace", "https://security.example.com/",
+        db=db_url,
+    )  # fmt: skip
     docs = sorted(out_dir.rglob("*.json"))
     assert len(docs) == len({v["cve"] for v in verdicts})
     status = json.loads(run("sync", "status", "--json", db=db_url).stdout)

@@ -131,6 +131,9 @@ def test_binary_to_source_conflict_rule() -> None:
         "big": "big",
         "shared-thing": "shared-thing",
         "big-extra": "late",
+        # a source name no spec builds as a binary maps to itself (an older build of it had one)
+        "late": "late",
+        "later": "later",
     }
 
 

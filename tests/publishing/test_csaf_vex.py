@@ -53,7 +53,11 @@ LIBGIT2 = "azl3-libgit2-0:1.7.2-1.azl3"
 
 def publisher() -> CsafVexPublisher:
     return CsafVexPublisher(
-        release=RELEASE, product_name=PRODUCT, generator_version="0.1.0", release_code="azl3"
+        release=RELEASE,
+        product_name=PRODUCT,
+        generator_version="0.1.0",
+        release_code="azl3",
+        publisher=DEMO_PUBLISHER,
     )
 
 

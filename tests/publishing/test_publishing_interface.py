@@ -16,13 +16,15 @@ from cvewatch.publishing.interface import (
 from cvewatch.sources.records import Vulnerability
 
 
-def test_publisher_defaults_describe_the_demo_distribution() -> None:
-    p = Publisher()
-    assert p.name == "cvewatch demo distribution"
-    assert p.namespace == "https://cvewatch.example/"
+def test_a_publisher_has_no_default_the_demo_publisher_is_the_demos() -> None:
+    with pytest.raises(TypeError):
+        Publisher()  # type: ignore[call-arg]
+    p = Publisher("Example Linux", "https://security.example.com/")
     assert p.category == "vendor"
     assert p.contact_details is None and p.issuing_authority is None
-    assert DEMO_PUBLISHER.name == p.name and DEMO_PUBLISHER.contact_details
+    assert DEMO_PUBLISHER.name == "cvewatch demo distribution"
+    assert DEMO_PUBLISHER.namespace == "https://cvewatch.example/"
+    assert DEMO_PUBLISHER.contact_details
 
 
 @pytest.mark.parametrize("path", ["", "/etc/passwd", "../x.json", "2023/../../x.json", "a\\b.json"])

@@ -23,7 +23,7 @@ from cvewatch.cli import (
     sync,
     triage,
 )
-from cvewatch.cli.common import State, out
+from cvewatch.cli.common import State, err, out
 
 app = typer.Typer(
     name="cvewatch",
@@ -80,4 +80,21 @@ def main_options(
 
 
 def main() -> None:
-    app()
+    """Run the command line. A usage error (an unknown option, a value not among an option's choices, a
+    missing argument) is one line on stderr and exit status 2, as every other error is one line (exit 1,
+    ``common.handled``); click's usage box would be a dozen lines, cut at 80 columns in a CI log."""
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # a typer that does not vendor click
+        from click.exceptions import ClickException  # type: ignore[import-not-found, no-redef]
+
+    try:
+        code = app(standalone_mode=False)
+    except ClickException as exc:
+        if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            message = exc.format_message().replace("\n", " ")
+            err.print(f"error: {message}{hint}", highlight=False, markup=False, soft_wrap=True)
+        raise SystemExit(exc.exit_code) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from cvewatch.cli.tables import Cell, Col, fits, print_table
 from cvewatch.errors import CvewatchError, StoreBusy
 
 if TYPE_CHECKING:
@@ -169,14 +169,22 @@ STATUSES = ("affected", "fixed", "not_affected", "under_investigation")
 SEVERITIES = ("critical", "high", "medium", "low", "none", "unknown")
 
 
+def table(cols: Sequence[Col], rows: Iterable[Sequence[Cell]], *, title: str | None = None) -> None:
+    """A table on stdout that never cuts an id or a status (:mod:`cvewatch.cli.tables`)."""
+    print_table(out, cols, rows, title=title)
+
+
+def table_fits(cols: Sequence[Col], rows: Iterable[Sequence[Cell]]) -> bool:
+    """Whether the columns that cannot be left out fit stdout's width."""
+    return fits(out, cols, rows)
+
+
 def print_summary(verdicts: Sequence[Verdict], title: str) -> None:
     """Counts by status and severity."""
     by_status = Counter(v.status.value for v in verdicts)
     by_sev: Counter[tuple[str, str]] = Counter((v.status.value, v.severity.value) for v in verdicts)
-    table = Table("status", *SEVERITIES, "total", title=title)
-    for st in STATUSES:
-        table.add_row(st, *(str(by_sev[(st, s)]) for s in SEVERITIES), str(by_status[st]))
-    table.add_row(
-        "total", *(str(sum(by_sev[(st, s)] for st in STATUSES)) for s in SEVERITIES), str(len(verdicts))
+    rows = [[st, *(str(by_sev[(st, s)]) for s in SEVERITIES), str(by_status[st])] for st in STATUSES]
+    rows.append(
+        ["total", *(str(sum(by_sev[(st, s)] for st in STATUSES)) for s in SEVERITIES), str(len(verdicts))]
     )
-    out.print(table)
+    table([Col("status"), *(Col(s, "num") for s in SEVERITIES), Col("total", "num")], rows, title=title)

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems, writes
+from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems, table, writes
 from cvewatch.cli.inventory import app as inventory_app
+from cvewatch.cli.tables import Col
 
 
 @inventory_app.command("load-sbom")
@@ -83,23 +83,34 @@ def rebuild_plan(
     if json_out:
         print_json({"release": release, "packages": [i.to_json() for i in items]})
         return
-    table = Table(
-        "package", "toolchain", "rebuild with", "closes", "still open", "modules to update", title=release
-    )
+    rows = []
     for i in items:
         tool = f"{i.toolchain} {i.built_with or '?'}" if i.toolchain else ""
         mods = "; ".join(
             f"{m.module} {m.current or '?'} -> >= {m.needed or '?'} ({len(m.cves)} CVEs)" for m in i.modules
         )
-        table.add_row(
-            i.package,
-            tool,
-            i.rebuild_with or ("blocked" if i.blocked else ""),
-            ", ".join(i.closes),
-            ", ".join(i.still_open),
-            mods,
+        rows.append(
+            [
+                i.package,
+                tool,
+                i.rebuild_with or ("blocked" if i.blocked else ""),
+                ", ".join(i.closes),
+                ", ".join(i.still_open),
+                mods,
+            ]
         )
-    out.print(table)
+    table(
+        [
+            Col("package"),
+            Col("toolchain", "text", drop=2),
+            Col("rebuild with", "list"),
+            Col("closes", "list"),
+            Col("still open", "list", drop=1),
+            Col("modules to update", "text", drop=3),
+        ],
+        rows,
+        title=release,
+    )
     blocked = [i for i in items if i.blocked]
     for i in blocked:
         out.print(f"{i.package}: {i.blocked}", highlight=False)

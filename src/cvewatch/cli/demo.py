@@ -19,12 +19,21 @@ def demo(
 ) -> None:
     """The whole chain on the embedded demo data: sync, inventory, scan, publish."""
     from cvewatch.demo.run import run_demo
+    from cvewatch.errors import InputError
 
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out: {out_dir} exists and is not a folder")
     if State.db_url is not None:  # a store of the user's (else the demo's own, in --out)
         locked_store_url()
-    result = run_demo(out_dir, db_url=State.db_url, say=lambda s: out.print(s, highlight=False))
+    result = run_demo(
+        out_dir, db_url=State.db_url, say=lambda s: out.print(s, highlight=False, soft_wrap=True)
+    )
     print_summary(result.verdicts, f"release {result.release}: verdicts by status and severity")
     print_summary(result.image_verdicts, f"node image {result.image}")
-    out.print(f"store: {result.db_url}", highlight=False)
-    out.print(f"CSAF VEX documents: {len(result.documents)} in {result.csaf_dir}", highlight=False)
-    out.print(f"every verdict with its evidence, as JSON: {result.verdicts_json}", highlight=False)
+    out.print(f"store: {result.db_url}", highlight=False, soft_wrap=True)
+    out.print(
+        f"CSAF VEX documents: {len(result.documents)} in {result.csaf_dir}", highlight=False, soft_wrap=True
+    )
+    out.print(
+        f"every verdict with its evidence, as JSON: {result.verdicts_json}", highlight=False, soft_wrap=True
+    )

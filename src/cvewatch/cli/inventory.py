@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems, writes
+from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems, table, writes
+from cvewatch.cli.tables import Col
 
 if TYPE_CHECKING:
     from cvewatch.inventory.packages import InstalledPackage
@@ -23,20 +23,37 @@ def load_specs(
     specs_dir: Annotated[Path, typer.Argument(help="A SPECS tree: one folder per package with NAME.spec.")],
     release: Annotated[str, typer.Option("--release", help="The release these specs make, e.g. azl3.")],
     dist: Annotated[str, typer.Option("--dist", help="The dist tag %{?dist} expands to.")] = ".azl3",
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="The folder is the whole release: remove the release's packages that are not in it. "
+            "Without it, packages are added or updated and none is removed.",
+        ),
+    ] = False,
 ) -> None:
-    """Read every spec of a SPECS tree into a release."""
+    """Read every spec of a SPECS tree into a release (add or update; --replace for a full reload)."""
+    from cvewatch.cli.values import dist_tag, new_name
     from cvewatch.inventory.load import load_specs_into
 
-    report = load_specs_into(engine(), specs_dir, release=release, dist=dist)
+    new_name(release, "--release")
+    dist_tag(dist)
+    report = load_specs_into(engine(), specs_dir, release=release, dist=dist, replace=replace)
     report_problems(report.problems)
-    out.print(
-        f"release {release}: {report.packages} source packages from {specs_dir} "
-        f"({report.added} added, {report.changed} changed, {report.removed} removed, "
-        f"{len(report.problems)} problems)",
-        highlight=False,
-    )
     if report.packages == 0:
         fail(f"no spec in {specs_dir} could be read")
+    kept = (
+        f", {report.kept} not in the folder kept (--replace removes them)"
+        if report.kept and not replace
+        else ""
+    )
+    out.print(
+        f"release {release}: {report.stored} source packages ({report.packages} specs read from {specs_dir}: "
+        f"{report.added} added, {report.changed} changed, {report.removed} removed{kept}; "
+        f"{len(report.problems)} problems)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("load-image")
@@ -53,10 +70,16 @@ def load_image(
     name: Annotated[str, typer.Option("--name", help="The node image's name.")],
     release: Annotated[str, typer.Option("--release", help="The release the image is built from.")],
 ) -> None:
-    """Read a node image's installed packages."""
+    """Read a node image's installed packages (replacing an image of the same name)."""
+    from cvewatch.cli.values import new_name
     from cvewatch.inventory.load import load_image_into
+    from cvewatch.store.inventory import release_id
 
-    report = load_image_into(engine(), file, name=name, release=release)
+    new_name(name, "--name", limit=200)
+    store = engine()
+    with store.connect() as conn:
+        release_id(conn, release)
+    report = load_image_into(store, file, name=name, release=release)
     report_problems(report.problems)
     out.print(
         f"image {name}: {report.packages} installed packages ({len(report.problems)} problems)",
@@ -77,10 +100,7 @@ def releases(json_out: Annotated[bool, typer.Option("--json", help="JSON output.
     if json_out:
         print_json([{"release": n, "packages": c} for n, c in rows])
         return
-    table = Table("release", "source packages")
-    for n, c in rows:
-        table.add_row(n, str(c))
-    out.print(table)
+    table([Col("release"), Col("source packages", "num")], [[n, str(c)] for n, c in rows])
 
 
 def _image_packages(ref: str) -> tuple[list[InstalledPackage], str]:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import fail, handled, out, print_json
+from cvewatch.cli.common import fail, handled, out, print_json, table
+from cvewatch.cli.tables import Col
 
 
 @handled
@@ -21,8 +21,10 @@ def lint(
     dist: Annotated[str, typer.Option("--dist", help="The dist tag %{?dist} expands to.")] = ".azl3",
 ) -> None:
     """Check specs, patch files, %changelog and .nopatch files. Exit status 1 on any error finding."""
+    from cvewatch.cli.values import dist_tag
     from cvewatch.inventory.lint import RULES, SEVERITY_ORDER, lint_tree
 
+    dist_tag(dist)
     if not specs_dir.is_dir():
         fail(f"not a folder: {specs_dir}")
     result = lint_tree(specs_dir, dist=dist)
@@ -34,10 +36,10 @@ def lint(
         for f in result.findings:
             out.print(str(f), highlight=False, markup=False, soft_wrap=True)
         counts = Counter((f.rule, f.severity) for f in result.findings)
-        table = Table("rule", *(s.value for s in SEVERITY_ORDER), title=f"{result.specs} specs")
-        for rule in RULES:
-            table.add_row(rule, *(str(counts[(rule, s)]) for s in SEVERITY_ORDER))
-        table.add_row("total", *(str(sum(counts[(r, s)] for r in RULES)) for s in SEVERITY_ORDER))
-        out.print(table)
+        rows = [[rule, *(str(counts[(rule, s)]) for s in SEVERITY_ORDER)] for rule in RULES]
+        rows.append(["total", *(str(sum(counts[(r, s)] for r in RULES)) for s in SEVERITY_ORDER)])
+        table(
+            [Col("rule"), *(Col(s.value, "num") for s in SEVERITY_ORDER)], rows, title=f"{result.specs} specs"
+        )
     if result.has_errors:
         raise typer.Exit(1)

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import engine, handled, out, print_json
+from cvewatch.cli.common import engine, handled, out, print_json, table
+from cvewatch.cli.tables import Col
 from cvewatch.errors import InputError
 from cvewatch.limits import load_json, read_input
 
@@ -50,6 +50,7 @@ def suggest_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Propose CPE names for packages, from the CPE names in the store, spec URLs and an upstream manifest."""
+    from cvewatch.cli.values import require_packages
     from cvewatch.matching.mapping import PackageMapping
     from cvewatch.matching.suggest import suggest
     from cvewatch.store.inventory import load_release_packages
@@ -59,6 +60,7 @@ def suggest_cmd(
     urls = _cgmanifest_urls(cgmanifest) if cgmanifest else {}
     with engine().connect() as conn:
         packages = load_release_packages(conn, release)
+        require_packages(conn, package or (), release, "--package")
         seen = seen_cpe_names(conn)
     wanted = set(package or ())
     rows = []
@@ -83,10 +85,16 @@ def suggest_cmd(
             ]
         )
         return
-    table = Table("package", "suggested vendor:product", "score", "CVEs", "why")
-    for s in rows:
-        table.add_row(s.package, s.name, f"{s.score:g}", str(s.cves), "; ".join(s.reasons))
-    out.print(table)
+    table(
+        [
+            Col("package"),
+            Col("suggested vendor:product"),
+            Col("score", "num"),
+            Col("CVEs", "num"),
+            Col("why", "text", drop=1),
+        ],
+        [[s.package, s.name, f"{s.score:g}", str(s.cves), "; ".join(s.reasons)] for s in rows],
+    )
     out.print(
         f"{len(rows)} suggestions; add the right ones to the mapping file after review", highlight=False
     )
@@ -122,24 +130,21 @@ def check_cmd(
             }
         )
         return
-    t = Table("package", "CVEs found by the name fallback", title="packages without a reviewed mapping")
-    for p, n in result.unmapped:
-        t.add_row(p, str(n))
-    out.print(t)
-    t = Table("package", "vendor:product", title="mapped names no CVE in the store uses")
-    for p, c in result.never_matched:
-        t.add_row(p, c)
-    out.print(t)
-    t = Table(
-        "package",
-        "product",
-        "other vendor",
-        "CVEs",
+    table(
+        [Col("package"), Col("CVEs found by the name fallback", "num")],
+        [[p, str(n)] for p, n in result.unmapped],
+        title="packages without a reviewed mapping",
+    )
+    table(
+        [Col("package"), Col("vendor:product")],
+        [[p, c] for p, c in result.never_matched],
+        title="mapped names no CVE in the store uses",
+    )
+    table(
+        [Col("package"), Col("product"), Col("other vendor"), Col("CVEs", "num")],
+        [[p, prod, v, str(n)] for p, prod, v, n in result.other_vendors],
         title="mapped products NVD also lists under another vendor",
     )
-    for p, prod, v, n in result.other_vendors:
-        t.add_row(p, prod, v, str(n))
-    out.print(t)
     out.print(
         f"{len(result.unmapped)} unmapped, {len(result.never_matched)} never matched, "
         f"{len(result.other_vendors)} other vendors",

@@ -5,19 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from cvewatch.cli.common import (
     STATUS_STYLE,
     engine,
     fail,
     handled,
-    out,
     print_json,
     print_summary,
+    table,
+    table_fits,
     warn,
     writes,
 )
+from cvewatch.cli.tables import Col
+from cvewatch.errors import InputError
+from cvewatch.matching.verdict import Status
 
 
 @handled
@@ -31,7 +35,7 @@ def scan(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="A JSON array of verdicts.")] = False,
     status: Annotated[
-        list[str] | None, typer.Option("--status", help="Show only these statuses (repeatable).")
+        list[Status] | None, typer.Option("--status", help="Show only these statuses (repeatable).")
     ] = None,
     full: Annotated[
         bool, typer.Option("--full", help="Evaluate everything, not only what changed since the last scan.")
@@ -50,24 +54,37 @@ def scan(
 
     if release is None and image is None:
         fail("give --release NAME or --image NAME", 2)
-    result = run_scan(engine(), release=release, image=image, full=full, workers=workers)
-    verdicts = [v for v in result.verdicts if not status or v.status.value in status]
+    store = engine()
+    if release is not None and image is not None:
+        from cvewatch.store.inventory import image_id
+
+        with store.connect() as conn:
+            _, image_release = image_id(conn, image)
+        if image_release != release:
+            raise InputError(f"--image {image} is an image of release {image_release!r}, not of {release!r}")
+    result = run_scan(store, release=release, image=image, full=full, workers=workers)
+    verdicts = [v for v in result.verdicts if not status or v.status in status]
     if json_out:
         print_json([v.to_json() for v in verdicts])
         return
-    table = Table("CVE", "package", "version", "status", "fixed in", "severity", "why")
+    rows: list[list[str | Text]] = []
     for v in verdicts:
         why = next((e.detail for e in v.evidence if e.kind not in ("cpe-match", "condition", "cvss")), "")
-        table.add_row(
-            v.cve,
-            v.package,
-            v.version,
-            f"[{STATUS_STYLE[v.status.value]}]{v.status.value}[/]",
-            v.fixed_in or "",
-            v.severity.value,
-            why.replace("[", r"\["),
-        )
-    out.print(table)
+        status_cell = Text(v.status.value, style=STATUS_STYLE[v.status.value])
+        rows.append([v.cve, v.package, v.version, status_cell, v.fixed_in or "", v.severity.value, why])
+    cols = [
+        Col("CVE"),
+        Col("package"),
+        Col("version", "list"),
+        Col("status"),
+        Col("fixed in", "list"),
+        Col("severity", drop=2),
+        Col("why", "text", drop=3),
+    ]
+    if not table_fits(cols, rows):  # at 80 columns: the version and its fix in one column, each EVR whole
+        cols = [Col("CVE"), Col("package"), Col("version (fix)", "list"), Col("status"), *cols[5:]]
+        rows = [[r[0], r[1], f"{r[2]} (fix {r[4]})" if r[4] else r[2], r[3], r[5], r[6]] for r in rows]
+    table(cols, rows)
     print_summary(
         result.verdicts,
         f"{result.image or result.release}: {result.mode} scan of {result.packages} packages "

@@ -22,6 +22,7 @@ from cvewatch.cli.common import (
     writes,
 )
 from cvewatch.cli.sync import app
+from cvewatch.errors import InputError
 
 __all__ = ["app", "cve5", "epss", "kev", "schedule"]
 
@@ -53,6 +54,17 @@ def cve5(
 
     if source is None and delta is None:
         fail("give --from PATH and/or --delta FILE_OR_URL", 2)
+    if since is not None and delta is None:
+        raise InputError("--since applies to --delta (the deltas fetched after it)")
+    if delta is not None and not delta.startswith(("http://", "https://")):
+        root = Path(source) if source is not None else None
+        places = [Path(delta)]
+        if root is not None and not Path(delta).is_absolute():
+            places += [root / delta, (root.parent if root.name == "cves" else root) / delta]
+        if not any(p.is_file() for p in places):
+            raise InputError(
+                f"--delta: {delta}: no such file (a path, relative to --from, or an http(s) URL)"
+            )
     since_at = parse_datetime(since, "--since", "--since") if since else None
     src = Cve5Source(source, delta=delta, since=since_at)
     report = import_cve5(engine(), src)
@@ -76,8 +88,11 @@ def kev(
     ] = None,
 ) -> None:
     """Replace the stored CISA Known Exploited Vulnerabilities catalogue with the current one."""
+    from cvewatch.cli.values import url_or_file
     from cvewatch.sources.kev import KEV_URL, import_kev
 
+    if source is not None:
+        url_or_file(source, "--from")
     r = import_kev(engine(), source or KEV_URL)
     report_problems(r.problems)
     out.print(
@@ -100,8 +115,11 @@ def epss(
     ] = False,
 ) -> None:
     """Replace the stored EPSS scores with one day's scores."""
+    from cvewatch.cli.values import url_or_file
     from cvewatch.sources.epss import EPSS_URL, import_epss
 
+    if source is not None:
+        url_or_file(source, "--from")
     r = import_epss(engine(), source or EPSS_URL, allow_older=allow_older)
     report_problems(r.problems)
     if r.stale:

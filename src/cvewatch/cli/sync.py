@@ -8,9 +8,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import engine, err, fail, handled, out, print_json, report_problems, warn, writes
+from cvewatch.cli.common import (
+    engine,
+    err,
+    fail,
+    handled,
+    out,
+    print_json,
+    report_problems,
+    table,
+    warn,
+    writes,
+)
+from cvewatch.cli.tables import Col
 from cvewatch.errors import ConfigError
 
 app = typer.Typer(help="Import vulnerability records.", no_args_is_help=True)
@@ -74,7 +85,9 @@ def nvd(
             "--since", help="Records modified since this ISO-8601 date or date-time (UTC if no zone)."
         ),
     ] = None,
-    page_size: Annotated[int, typer.Option("--page-size", help="resultsPerPage, 1..2000.")] = 2000,
+    page_size: Annotated[
+        int, typer.Option("--page-size", help="resultsPerPage, 1..2000.", min=1, max=2000)
+    ] = 2000,
     rate_limit: Annotated[
         str,
         typer.Option(
@@ -83,13 +96,15 @@ def nvd(
             "or 'off'.",
         ),
     ] = "auto",
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for an answer.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for an answer.", min=0.1, max=3600)
+    ] = 60.0,
 ) -> None:
     """Import NVD CVE records, keeping the newest lastModified per CVE: from the NVD API (resumable,
     incremental after the first run) or, with --from, from files."""
     if source is not None:
-        if full or since:
-            raise ConfigError("--full and --since apply to the API, not to --from")
+        if full or since or api_url:
+            raise ConfigError("--full, --since and --api-url apply to the API, not to --from")
         _nvd_files(source)
         return
     from cvewatch.sources.http import RateLimit
@@ -97,6 +112,10 @@ def nvd(
 
     if full and since:
         raise ConfigError("--full and --since exclude each other")
+    if api_url is not None:
+        from cvewatch.cli.values import http_url
+
+        http_url(api_url, "--api-url")
     config = NvdApiConfig.from_env(
         **({"api_url": api_url} if api_url else {}),
         results_per_page=page_size,
@@ -202,7 +221,6 @@ def nvd_feed(
 @handled
 def status(json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
     """The most recent sync runs, and the records waiting to be asked for again (the retry list)."""
-    from rich.markup import escape
 
     from cvewatch.store.sync_runs import pending_retries, recent_runs
 
@@ -244,39 +262,44 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="JSON output.")
             ]
         )
         return
-    table = Table(
-        "run",
-        "source",
-        "started",
-        "finished",
-        "status",
-        "pages",
-        "new",
-        "updated",
-        "unchanged",
-        "rejected",
-        "errors",
+    table(
+        [
+            Col("run", "num"),
+            Col("source"),
+            Col("started"),
+            Col("finished", drop=4),
+            Col("status"),
+            Col("pages", "num", drop=3),
+            Col("new", "num"),
+            Col("updated", "num", drop=1),
+            Col("unchanged", "num", drop=2),
+            Col("rejected", "num"),
+            Col("errors", "num"),
+        ],
+        [
+            [
+                str(r.id),
+                r.source,
+                f"{r.started:%Y-%m-%d %H:%M}",
+                f"{r.finished:%Y-%m-%d %H:%M}" if r.finished else "",
+                r.status,
+                str(r.pages),
+                str(r.new),
+                str(r.updated),
+                str(r.unchanged),
+                str(r.rejected),
+                str(r.errors),
+            ]
+            for r in runs
+        ],
     )
-    for r in runs:
-        table.add_row(
-            str(r.id),
-            r.source,
-            f"{r.started:%Y-%m-%d %H:%M}",
-            f"{r.finished:%Y-%m-%d %H:%M}" if r.finished else "",
-            r.status,
-            str(r.pages),
-            str(r.new),
-            str(r.updated),
-            str(r.unchanged),
-            str(r.rejected),
-            str(r.errors),
-        )
-    out.print(table)
     if retry:
-        listed = Table("source", "CVE", "first seen", "tries", "why", title="to retry")
-        for e in retry:
-            listed.add_row(
-                e.source, e.cve_id, f"{e.first_seen:%Y-%m-%d %H:%M}", str(e.attempts), escape(e.reason)
-            )
         out.print(f"{len(retry)} records could not be stored; the next sync asks for them again:")
-        out.print(listed)
+        table(
+            [Col("source"), Col("CVE"), Col("first seen"), Col("tries", "num"), Col("why", "text")],
+            [
+                [e.source, e.cve_id, f"{e.first_seen:%Y-%m-%d %H:%M}", str(e.attempts), e.reason]
+                for e in retry
+            ],
+            title="to retry",
+        )

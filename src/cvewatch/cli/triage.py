@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from cvewatch.cli.common import engine, handled, out, print_json, writes
+from cvewatch.cli.common import engine, handled, out, print_json, table, writes
+from cvewatch.cli.tables import Col
+from cvewatch.matching.verdict import Status
+from cvewatch.tracking.triage import Justification
 
 app = typer.Typer(
     help="Triage records: decisions by people, which override the matcher.", no_args_is_help=True
@@ -21,16 +23,15 @@ app = typer.Typer(
 @writes
 def set_cmd(
     cve: Annotated[str, typer.Argument(help="CVE-YYYY-NNNN")],
-    package: Annotated[str, typer.Argument(help="Source package name.")],
-    status: Annotated[
-        str, typer.Option("--status", help="affected, fixed, not_affected, under_investigation.")
-    ],
+    package: Annotated[str, typer.Argument(help="Source package name (the spec's Name:).")],
+    status: Annotated[Status, typer.Option("--status", help="The decision.", show_default=False)],
     justification: Annotated[
-        str | None,
-        typer.Option("--justification", help="For not_affected: a CSAF/OpenVEX justification label."),
+        Justification | None,
+        typer.Option("--justification", help="For not_affected (required there): a CSAF/OpenVEX label."),
     ] = None,
     fixed_in: Annotated[
-        str | None, typer.Option("--fixed-in", help="For fixed: the EVR with the fix.")
+        str | None,
+        typer.Option("--fixed-in", help="For fixed (required) or affected: the EVR with the fix, E:V-R."),
     ] = None,
     detail: Annotated[str, typer.Option("--detail", help="Why, for the next person.")] = "",
     release: Annotated[
@@ -40,32 +41,40 @@ def set_cmd(
         str | None, typer.Option("--author", help="Who decides (default: the login name).")
     ] = None,
 ) -> None:
-    """Record a decision; the next scan applies it."""
+    """Record a decision; the next scan applies it. The package must be a source package of the release
+    (of some release in the store without --release)."""
+    from cvewatch.cli.values import cve_id, fix_evr, require_packages, text
     from cvewatch.errors import InputError
-    from cvewatch.matching.verdict import Status
+    from cvewatch.store.inventory import release_id
     from cvewatch.store.triage import add_triage
     from cvewatch.tracking.triage import TriageRecord
 
-    try:
-        st = Status(status)
-    except ValueError as exc:
-        raise InputError(
-            f"unknown status {status!r}; use one of: {', '.join(s.value for s in Status)}"
-        ) from exc
+    cve_id(cve)
+    if fixed_in is not None:
+        fix_evr(fixed_in, "--fixed-in")
+        if status not in (Status.FIXED, Status.AFFECTED):
+            raise InputError(f"--fixed-in applies to fixed and affected, not to {status.value}")
+    if justification is not None and status is not Status.NOT_AFFECTED:
+        raise InputError(f"--justification applies to not_affected, not to {status.value}")
+    text(detail, "--detail", limit=4000)
+    who = text(author if author is not None else getpass.getuser(), "--author", limit=200, required=True)
     record = TriageRecord(
         cve=cve,
         package=package,
-        status=st,
-        author=author or getpass.getuser(),
+        status=status,
+        author=who.strip(),
         created_at=datetime.now(UTC),
         release=release,
-        justification=justification,
-        fixed_in=fixed_in,
+        justification=justification.value if justification is not None else None,
+        fixed_in=fixed_in.strip() if fixed_in is not None else None,
         detail=detail,
     )
     with engine().begin() as conn:
+        if release is not None:
+            release_id(conn, release)
+        require_packages(conn, [package], release, "PACKAGE")
         add_triage(conn, record)
-    out.print(f"recorded: {record.describe()}", highlight=False)
+    out.print(f"recorded: {record.describe()}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("list")
@@ -99,15 +108,26 @@ def list_cmd(
             ]
         )
         return
-    table = Table("CVE", "package", "release", "status", "justification / fixed in", "author", "detail")
-    for r in records:
-        table.add_row(
-            r.cve,
-            r.package,
-            r.release or "all",
-            r.status.value,
-            r.justification or r.fixed_in or "",
-            r.author,
-            r.detail,
-        )
-    out.print(table)
+    table(
+        [
+            Col("CVE"),
+            Col("package"),
+            Col("release"),
+            Col("status"),
+            Col("justification / fixed in", "text"),
+            Col("author", drop=1),
+            Col("detail", "text", drop=2),
+        ],
+        [
+            [
+                r.cve,
+                r.package,
+                r.release or "all",
+                r.status.value,
+                r.justification or r.fixed_in or "",
+                r.author,
+                r.detail,
+            ]
+            for r in records
+        ],
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -15,10 +16,11 @@ from cvewatch.inventory.load import store_release
 from cvewatch.inventory.snapshot import load_snapshot
 from cvewatch.matching.runner import run_scan
 from cvewatch.matching.verdict import Verdict
-from cvewatch.publishing.csaf_vex import CsafVexPublisher
+from cvewatch.publishing.csaf_vex import DEFAULT_LEGAL_NOTICE, CsafVexPublisher
+from cvewatch.publishing.interface import DEMO_PUBLISHER
 from cvewatch.publishing.run import publish_release
 from cvewatch.sources.cve5 import Cve5Source, import_cve5
-from cvewatch.sources.importer import import_source
+from cvewatch.sources.importer import ImportReport, import_source
 from cvewatch.sources.nvd_files import NvdFileSource
 from cvewatch.store.db import open_engine
 from cvewatch.store.inventory import replace_image
@@ -40,6 +42,18 @@ class DemoResult:
     verdicts_json: Path
 
 
+def _sync_line(step: str, what: str, report: ImportReport) -> str:
+    """What `cvewatch sync status` shows for the run, with the records read."""
+    s = report.stats
+    repeated = report.read - s.new - s.updated - s.unchanged
+    again = f" ({repeated} repeated across the files, the newest kept)" if repeated > 0 else ""
+    return (
+        f"{step}: run {report.run_id} {report.status}, {report.read} {what} read{again}: {s.new} new, "
+        f"{s.updated} updated, {s.unchanged} unchanged, {s.rejected} rejected, "
+        f"{len(report.problems)} problems"
+    )
+
+
 def run_demo(out_dir: Path, *, db_url: str | None = None, say: Callable[[str], None] = print) -> DemoResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     if db_url is None:
@@ -51,20 +65,25 @@ def run_demo(out_dir: Path, *, db_url: str | None = None, say: Callable[[str], N
     data = resources.files("cvewatch.demo").joinpath("data")
     with resources.as_file(data) as data_dir:
         report = import_source(engine, NvdFileSource(data_dir / "nvd"), origin="demo data: nvd")
-        say(
-            f"sync nvd: {report.read} genuine NVD records ({report.stats.new} new), "
-            f"{len(report.problems)} problems"
-        )
+        say(_sync_line("sync nvd", "genuine NVD records", report))
         cve5 = import_cve5(engine, Cve5Source(data_dir / "cve5"), origin="demo data: cve5")
-        say(f"sync cve5: {cve5.read} genuine CVE JSON 5 records (CNA and ADP data for NVD's backlog)")
+        say(_sync_line("sync cve5", "genuine CVE JSON 5 records (CNA and ADP data for NVD's backlog)", cve5))
         release, dist, packages = load_snapshot((data_dir / SNAPSHOT_FILE).read_bytes(), SNAPSHOT_FILE)
-        store_release(engine, packages, release=release, dist=dist)
-        say(f"inventory: release {release}, {len(packages)} source packages (from the Azure Linux 3.0 specs)")
+        loaded = store_release(engine, packages, release=release, dist=dist)
+        shared = sorted(n for n, c in Counter(p.name for p in packages).items() if c > 1)
+        say(
+            f"inventory: release {release}, {loaded.stored} source packages ({len(packages)} specs of the "
+            f"Azure Linux 3.0 tree; {', '.join(shared) or 'none'} have several specs, stored once each), "
+            f"{len(loaded.problems)} problems"
+        )
         image_file = data_dir / IMAGE_FILE
         image = parse_image_list(image_file.read_text("utf-8"), path=IMAGE_FILE)
         with engine.begin() as conn:
             replace_image(conn, DEMO_IMAGE, release, image.packages, kernel=image.kernel)
-        say(f"inventory: node image {DEMO_IMAGE}, {len(image.packages)} installed packages")
+        say(
+            f"inventory: node image {DEMO_IMAGE}, {len(image.packages)} installed packages, "
+            f"{len(image.problems)} problems"
+        )
     release_scan = run_scan(engine, release=release)
     image_scan = run_scan(engine, image=DEMO_IMAGE)
     say(
@@ -72,10 +91,14 @@ def run_demo(out_dir: Path, *, db_url: str | None = None, say: Callable[[str], N
         f"{len(image_scan.verdicts)} for image {DEMO_IMAGE}"
     )
     publisher = CsafVexPublisher(
-        release=release, product_name="Azure Linux 3.0", generator_version=__version__
+        release=release,
+        product_name="Azure Linux 3.0",
+        generator_version=__version__,
+        publisher=DEMO_PUBLISHER,  # the demo's own; `cvewatch publish csaf` needs a configured publisher
+        legal_notice=DEFAULT_LEGAL_NOTICE,
     )
     csaf_dir = out_dir / "csaf"
-    documents = publish_release(engine, release, publisher, csaf_dir)
+    documents = publish_release(engine, release, publisher, csaf_dir).paths
     verdicts_json = out_dir / "verdicts.json"
     verdicts_json.write_bytes(
         orjson.dumps(

@@ -6,8 +6,9 @@ A build note carries the NEVRA list between ``=== Installed Packages Begin`` and
 (``Linux version 6.6.57.1-6.azl3 (root@...) ...``). Anything else in the note is ignored.
 A plain list is one NEVRA per line; blank lines and ``#`` comments are skipped. A list made with
 ``rpm -qa --qf '{"name":"%{NAME}","epoch":"%{EPOCH}","version":"%{VERSION}","release":"%{RELEASE}",
-"arch":"%{ARCH}"}\n'`` (one JSON object per line, ``(none)`` for an absent epoch or arch) is recognised by
-its first line. SPDX and CycloneDX JSON documents are read by :mod:`cvewatch.inventory.sbom`;
+"arch":"%{ARCH}"}\n'`` (one JSON object per line, ``(none)`` for an absent epoch or arch; a
+``"sourcerpm":"%{SOURCERPM}"`` member is kept as the binary's source build) is recognised by its first
+line. SPDX and CycloneDX JSON documents are read by :mod:`cvewatch.inventory.sbom`;
 :func:`parse_package_text` and :func:`parse_package_list` pick the reader. No I/O except
 :func:`read_image_list` and :func:`parse_package_list`.
 
@@ -247,7 +248,8 @@ def _parse_qf_json_lines(lines: list[str], *, path: str) -> ImageListResult:
         if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
             problems.append(Problem(path, f"not a package name, version and release: {entry[:80]!r}", lineno))
             continue
-        packages.append(InstalledPackage(name, epoch, version, release, arch))
+        source_rpm = _qf_field(obj, "sourcerpm")
+        packages.append(InstalledPackage(name, epoch, version, release, arch, source_rpm))
     if not packages and not problems:
         problems.append(Problem(path, "no packages: empty list"))
     return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_RPM_QF_JSON)

@@ -5,7 +5,7 @@ Plain frozen values, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from cvewatch.versions.rpm import EVR
@@ -55,6 +55,9 @@ class SourcePackage:
     spec_path: str | None = None
     build_requires: tuple[str, ...] = ()  # BuildRequires: values, macros expanded ("golang < 1.25")
     provides: tuple[str, ...] = ()  # Provides: values of every package section ("bundled(zlib) = 1.2.13")
+    # binaries whose %package section sets its own Version or Epoch (perl's modules: perl-Text-Tabs+Wrap
+    # 2021.0814 is built by perl 5.38.2): their EVR is not the source build's
+    own_version: tuple[str, ...] = ()
 
     @property
     def evr(self) -> EVR:
@@ -63,13 +66,21 @@ class SourcePackage:
 
 @dataclass(frozen=True, slots=True)
 class InstalledPackage:
-    """A binary RPM installed in a node image (one NEVRA)."""
+    """A binary RPM installed in a node image (one NEVRA).
+
+    ``source_rpm`` is rpm's SOURCERPM of the binary (``perl-5.38.2-514.azl3.src.rpm``) when the input
+    names it (``rpm -qa --qf`` with ``%{SOURCERPM}``, an SBOM's ``upstream`` purl qualifier or Trivy's
+    ``SrcName``/``SrcVersion``/``SrcRelease``); plain ``rpm -qa`` and AKS build notes do not. It says where a
+    package came from, not which package it is: two lists of the same NEVRAs are equal with or without it
+    (``inventory diff`` of an SBOM against a build note).
+    """
 
     name: str
     epoch: int
     version: str
     release: str
     arch: str | None = None
+    source_rpm: str | None = field(default=None, compare=False)
 
     @property
     def evr(self) -> EVR:

@@ -5,13 +5,16 @@ Both formats name an RPM by its package URL: ``pkg:rpm/azurelinux/curl@8.11.1-3.
 version instead of an ``epoch`` qualifier). Where an SPDX package has a ``purl`` external reference or a
 CycloneDX component a ``purl``, it is read with ``packageurl-python``; elements that are not RPMs (other
 ecosystems, the operating system, the image itself, elements without a purl) are counted in
-``ImageListResult.skipped``. A malformed element is a Problem naming the file and the element
-(``packages[12] (SPDXRef-…)``, ``components[3].components[0] (bom-ref …)``). No I/O.
+``ImageListResult.skipped``. The binary's source RPM is kept when the SBOM names it (the purl's
+``upstream`` qualifier, as syft writes it, or Trivy's ``SrcName``/``SrcVersion``/``SrcRelease``
+properties). A malformed element is a Problem naming the file and the element (``packages[12]
+(SPDXRef-…)``, ``components[3].components[0] (bom-ref …)``). No I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from packageurl import PackageURL
@@ -68,7 +71,8 @@ def package_from_purl(purl: str, *, version_hint: str | None = None) -> Installe
     if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
         raise InputError(f"rpm purl is not a package name, version and release: {purl!r}")
     arch = qualifiers.get("arch") or None
-    return InstalledPackage(name, epoch, version, release, arch)
+    source_rpm = qualifiers.get("upstream") or None  # syft: upstream=curl-8.11.1-11.azl3.src.rpm
+    return InstalledPackage(name, epoch, version, release, arch, source_rpm)
 
 
 def _spdx_purl(package: dict[str, Any]) -> str | None:
@@ -156,6 +160,22 @@ def cyclonedx_components(items: object, *, path: str) -> Iterator[tuple[str, obj
             stack.append((enumerate(item["components"]), deeper))
 
 
+def _with_trivy_source(pkg: InstalledPackage, properties: object) -> InstalledPackage:
+    """``pkg`` with the source RPM Trivy names in its properties (``aquasecurity:trivy:SrcName``,
+    ``SrcVersion``, ``SrcRelease``), when all three are there."""
+    if not isinstance(properties, list):
+        return pkg
+    found = {
+        str(p.get("name", "")).removeprefix("aquasecurity:trivy:"): str(p.get("value", "")).strip()
+        for p in properties
+        if isinstance(p, dict)
+    }
+    name, version, release = (found.get(k) for k in ("SrcName", "SrcVersion", "SrcRelease"))
+    if not name or not version or not release:
+        return pkg
+    return replace(pkg, source_rpm=f"{name}-{version}-{release}.src.rpm")
+
+
 def parse_cyclonedx(doc: dict[str, Any], *, path: str) -> ImageListResult:
     """A CycloneDX 1.x JSON BOM: each component (nested ones too) whose ``purl`` is an rpm purl. The
     ``operating-system`` component gives ``os_release`` ID and VERSION_ID."""
@@ -195,7 +215,7 @@ def parse_cyclonedx(doc: dict[str, Any], *, path: str) -> ImageListResult:
         if pkg is None:
             skipped += 1
             continue
-        packages.append(pkg)
+        packages.append(pkg if pkg.source_rpm else _with_trivy_source(pkg, item.get("properties")))
     if not packages:
         problems.append(Problem(path, f"no rpm components in the CycloneDX BOM ({skipped} other elements)"))
     return ImageListResult(

@@ -1,7 +1,8 @@
 """A release's source packages as one JSON document: what the demo ships instead of spec files.
 
-The snapshot holds the facts the matcher needs (names, EVRs, subpackages, CVE patches, .nopatch
-records, changelog entries citing CVEs), never spec or patch file contents.
+The snapshot holds the facts the matcher needs (names, EVRs, subpackages and which of them have a
+version of their own, CVE patches, .nopatch records, changelog entries citing CVEs), never spec or patch
+file contents.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def dump_snapshot(
                 "version": p.version,
                 "release": p.release,
                 "subpackages": sorted(p.subpackages),
+                "own_version": sorted(p.own_version),
                 "url": p.url,
                 "source0": p.source0,
                 "spec_path": p.spec_path,
@@ -110,6 +112,7 @@ def load_snapshot(data: bytes, origin: str) -> tuple[str, str | None, list[Sourc
                 spec_path=p.get("spec_path"),
                 build_requires=tuple(p.get("build_requires", ())),
                 provides=tuple(p.get("provides", ())),
+                own_version=tuple(p.get("own_version", ())),
             )
             for p in doc["packages"]
         ]

@@ -16,8 +16,10 @@ How the spec is read (a reduced rpmbuild -bs):
   macro-expanded; ``name``, ``version``, ``release``, ``epoch`` and ``SOURCEn``/``PATCHn`` become macros
   as in rpm;
 * binary packages: each ``%package [-n] NAME``, and the main package, are built when they have a ``%files``
-  section, like rpm. When a spec has a ``%files`` header we cannot resolve (an unknown macro in it), or no
-  ``%files`` at all, we are unsure and include every declared package, the main one too.
+  section, like rpm. A ``%package`` preamble with a Version or Epoch of its own (perl's modules) puts the
+  binary in ``SourcePackage.own_version``: its EVR is not the source build's. When a spec has a ``%files``
+  header we cannot resolve (an unknown macro in it), or no ``%files`` at all, we are unsure and include
+  every declared package, the main one too.
 * script bodies (%prep, %build, %install, ...) and %description text are not expanded: nothing there is
   needed, and expanding shell code would only produce noise.
 """
@@ -271,6 +273,8 @@ def parse_spec_text(
 
     section = "preamble"  # preamble | subpreamble | changelog | files | patchlist | other
     declared: list[str] = []  # binary package names, in order, main first when known
+    current_sub: str | None = None  # the binary package whose %package preamble is being read
+    sub_tags: dict[str, dict[str, str]] = {}  # binary -> its own Version/Epoch tags, expanded
     files_for: set[str] = set()
     files_unsure = False
     any_files = False
@@ -350,6 +354,7 @@ def parse_spec_text(
                     elif word == "package":
                         if bname not in declared:
                             declared.append(bname)
+                        current_sub = bname
                     else:
                         any_files = True
                         files_for.add(bname)
@@ -400,6 +405,9 @@ def parse_spec_text(
                 (provides if tag == "provides" else build_requires).extend(deps)
                 continue
             if section != "preamble":
+                if tag in ("version", "epoch") and current_sub is not None:
+                    value = _expand_field(st, raw, lineno, f"{current_sub} {tag.capitalize()}")
+                    sub_tags.setdefault(current_sub, {})[tag] = value
                 continue
             if tag in ("name", "version", "release", "epoch", "url"):
                 value = _expand_field(st, raw, lineno, tag.capitalize())
@@ -448,6 +456,17 @@ def parse_spec_text(
     else:
         subpackages = [b for b in [st.name, *declared] if b in files_for]
     subpackages = list(dict.fromkeys(subpackages))
+    # perl's modules are built with their own Version (perl-Text-Tabs+Wrap 2021.0814 from perl 5.38.2):
+    # such a binary's EVR says nothing about its source build's
+    own_version = [
+        b
+        for b in subpackages
+        if b in sub_tags
+        and (
+            sub_tags[b].get("version", st.version) != st.version
+            or _epoch_number(sub_tags[b].get("epoch", st.epoch)) != epoch
+        )
+    ]
 
     patch_files: list[PatchFile] = []
     for value, number, lineno in patches:
@@ -484,6 +503,7 @@ def parse_spec_text(
         version=st.version,
         release=st.release,
         subpackages=tuple(subpackages),
+        own_version=tuple(own_version),
         patches=tuple(patch_files),
         triage=tuple(triage),
         changelog=clog.entries,
@@ -494,6 +514,13 @@ def parse_spec_text(
         provides=tuple(dict.fromkeys(provides)),
     )
     return SpecResult(pkg, tuple(st.problems))
+
+
+def _epoch_number(text: str | None) -> int | None:
+    """An Epoch tag's value as a number (no tag: 0); None when it is not one."""
+    if not text:
+        return 0
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _second_chance(st: _State) -> None:

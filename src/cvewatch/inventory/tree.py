@@ -72,14 +72,10 @@ def kernel_defines(
 
 
 def binary_to_source(packages: Iterable[SourcePackage]) -> dict[str, str]:
-    """Map each binary RPM name to the source package that builds it.
-
-    When two specs declare the same binary name (bootstrap variants such as ``java-cup`` and
-    ``java-cup-bootstrap``), the source whose own name is the binary name wins, else the first in order.
+    """Map each binary RPM name the specs build (and each source name) to its source package, by the
+    project's one rule (:class:`cvewatch.inventory.binaries.BinaryIndex`, without the release hint an
+    installed package gives): the source whose own name is the binary name wins, else the first by name.
     """
-    mapping: dict[str, str] = {}
-    for pkg in packages:
-        for binary in pkg.subpackages:
-            if binary not in mapping or binary == pkg.name:
-                mapping[binary] = pkg.name
-    return mapping
+    from cvewatch.inventory.binaries import BinaryIndex
+
+    return BinaryIndex(packages).mapping()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+from cvewatch.inventory.binaries import BinaryIndex, ImagePackages
 from cvewatch.inventory.packages import InstalledPackage, SourcePackage
 from cvewatch.matching.cna import CnaIndex, package_aliases
 from cvewatch.matching.components import (
@@ -52,30 +52,9 @@ class CpeIndex:
         return set(self.by_product.get(names.package.lower(), set()))
 
 
-@dataclass(frozen=True, slots=True)
-class ImagePackages:
-    """An image's installed binaries grouped by source package."""
-
-    installed: dict[str, EVR]  # source package -> installed EVR (the newest of its binaries)
-    unmapped: tuple[str, ...]  # binary names no spec of the release builds
-
-
 def group_by_source(installed: Sequence[InstalledPackage], specs: Sequence[SourcePackage]) -> ImagePackages:
-    owner: dict[str, str] = {}
-    for s in specs:
-        owner.setdefault(s.name, s.name)
-        for b in s.subpackages:
-            owner[b] = s.name
-    out: dict[str, EVR] = {}
-    unmapped: list[str] = []
-    for p in installed:
-        src = owner.get(p.name)
-        if src is None:
-            unmapped.append(p.name)
-            continue
-        if src not in out or p.evr > out[src]:
-            out[src] = p.evr
-    return ImagePackages(out, tuple(sorted(set(unmapped))))
+    """The image's source packages at their builds' EVRs (the rule: :mod:`cvewatch.inventory.binaries`)."""
+    return BinaryIndex(specs).group(installed)
 
 
 def relevance(

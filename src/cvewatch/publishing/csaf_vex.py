@@ -31,9 +31,15 @@ fixed → ``vendor_fix`` naming the fixed EVR; under investigation → ``none_av
 Scores apply to the known_affected and under_investigation products only (CSAF 6.2.19: no CVSS for fixed
 products); without such products the document has no ``scores``.
 
-Determinism: all dates come from the CVE record (initial release = published, current release = the later
-of published and last_modified), there is no generator date, keys are sorted and every list is sorted, so the
-same input renders the same bytes.
+Determinism: all dates of a rendered document come from the CVE record (initial release = published, current
+release = the later of published and last_modified), there is no generator date, keys are sorted and every
+list is sorted, so the same input renders the same bytes. A rendered document is version 1; publishing it
+(:meth:`CsafVexPublisher.revise`, :mod:`cvewatch.publishing.revisions`) keeps the bytes published before when
+its content is unchanged and gives changed content the next version, with a revision dated at the change.
+
+Publisher: every document names its issuing party (``document.publisher``, the vendor branch, the legal
+notice); there is no default: the demo's (:data:`~cvewatch.publishing.interface.DEMO_PUBLISHER`) is for the
+demo.
 """
 
 from __future__ import annotations
@@ -52,7 +58,8 @@ from packageurl import PackageURL
 
 from cvewatch.errors import InputError
 from cvewatch.matching.verdict import Evidence, Status, Verdict
-from cvewatch.publishing.interface import DEMO_PUBLISHER, DocumentPublisher, PublishedDocument, Publisher
+from cvewatch.publishing.interface import DocumentPublisher, PublishedDocument, PublishedState, Publisher
+from cvewatch.publishing.revisions import revise_document
 from cvewatch.sources.records import Vulnerability
 from cvewatch.versions.rpm import EVR
 
@@ -65,6 +72,7 @@ __all__ = [
     "csaf_filename",
     "dumps_csaf",
     "justification_for",
+    "legal_notice_for",
     "render_vex",
     "rpm_purl",
     "tracking_id",
@@ -289,11 +297,17 @@ _FILENAME_RUN_RE = re.compile(r"[^+\-a-z0-9]+")
 _PRODUCT_ID_RE = re.compile(r"[^A-Za-z0-9._:+~^-]+")
 _URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
 
-DEFAULT_LEGAL_NOTICE = (
-    "This document is provided 'as is' by the cvewatch demo distribution, without warranty of any kind. "
-    "The statements it makes were derived automatically from public vulnerability records and the "
-    "distribution's package sources; check them against your own deployment."
-)
+
+def legal_notice_for(publisher_name: str) -> str:
+    """The terms of use note of a document issued by ``publisher_name``."""
+    return (
+        f"This document is provided 'as is' by {publisher_name}, without warranty of any kind. "
+        "The statements it makes were derived automatically from public vulnerability records and the "
+        "distribution's package sources; check them against your own deployment."
+    )
+
+
+DEFAULT_LEGAL_NOTICE = legal_notice_for("the cvewatch demo distribution")
 
 
 # --- small public helpers -----------------------------------------------------------------------------------
@@ -561,7 +575,7 @@ def render_vex(
     purl_distro: str | None = None,
     vendor_name: str | None = None,
     base_url: str | None = None,
-    legal_notice: str = DEFAULT_LEGAL_NOTICE,
+    legal_notice: str | None = None,
     id_prefix: str = "CVEWATCH",
 ) -> dict[str, Any]:
     """Render the CSAF 2.0 VEX document (a JSON-ready dict) for ``vuln`` in one release.
@@ -572,7 +586,8 @@ def render_vex(
     ``pkg:rpm/<purl_namespace>/...?distro=<purl_distro>`` (default distro ``<purl_namespace>-<release>``).
     ``vendor_name`` heads the product tree (default: the publisher's name). ``base_url`` is where the
     document folders are served (default ``<publisher namespace>/csaf/vex/``); the document's canonical
-    ``self`` reference is ``base_url`` + its path.
+    ``self`` reference is ``base_url`` + its path. ``legal_notice`` defaults to :func:`legal_notice_for` the
+    publisher's name. The document is version 1; :mod:`cvewatch.publishing.revisions` gives it its revision.
 
     Raises :class:`ValueError` when there is no verdict, when a verdict is about another CVE or release, or
     when a version or ``fixed_in`` is not an rpm EVR.
@@ -698,7 +713,11 @@ def render_vex(
         "lang": "en",
         "notes": [
             {"category": "summary", "text": _summary(vuln.id, product_name, products), "title": "Summary"},
-            {"category": "legal_disclaimer", "text": legal_notice, "title": "Terms of use"},
+            {
+                "category": "legal_disclaimer",
+                "text": legal_notice if legal_notice is not None else legal_notice_for(publisher.name),
+                "title": "Terms of use",
+            },
         ],
         "publisher": publisher_json,
         "references": [
@@ -740,13 +759,13 @@ class CsafVexPublisher(DocumentPublisher):
         release: str,
         product_name: str,
         generator_version: str,
-        publisher: Publisher = DEMO_PUBLISHER,
+        publisher: Publisher,
         release_code: str | None = None,
         purl_namespace: str = "azurelinux",
         purl_distro: str | None = None,
         vendor_name: str | None = None,
         base_url: str | None = None,
-        legal_notice: str = DEFAULT_LEGAL_NOTICE,
+        legal_notice: str | None = None,
         id_prefix: str = "CVEWATCH",
     ) -> None:
         self.release = release
@@ -788,4 +807,14 @@ class CsafVexPublisher(DocumentPublisher):
         document = self.render_document(vuln, mine)
         tracking = document["document"]["tracking"]
         path = vex_document_path(tracking["id"], _utc(vuln.published))
-        return [PublishedDocument(path=path, content=dumps_csaf(document))]
+        return [PublishedDocument(path=path, content=dumps_csaf(document), document_id=tracking["id"])]
+
+    def revise(
+        self, doc: PublishedDocument, previous: PublishedState | None, now: datetime
+    ) -> tuple[PublishedDocument, PublishedState | None]:
+        """Version 1 when new, the bytes published before when unchanged, the next version when changed
+        (:mod:`cvewatch.publishing.revisions`)."""
+        document, state = revise_document(
+            orjson.loads(doc.content), previous, now, path=doc.path, format_name=self.format_name
+        )
+        return PublishedDocument(doc.path, dumps_csaf(document), state.document_id), state

@@ -9,7 +9,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from cvewatch.matching.verdict import Verdict
 from cvewatch.sources.records import Vulnerability
@@ -23,17 +25,21 @@ class Publisher:
     """The issuing party of a document (CSAF ``document.publisher``; reused by the other formats).
 
     ``namespace`` is a URL the publisher controls, a globally unique id for it. ``category`` is one of CSAF's
-    publisher categories; a distribution speaking about its own packages is a ``vendor``.
+    publisher categories; a distribution speaking about its own packages is a ``vendor``. There is no
+    default: a distribution's documents name its own publisher (``cvewatch publish csaf --publisher-name``
+    or the ``[publisher]`` settings), the demo's (:data:`DEMO_PUBLISHER`) is for the demo only.
     """
 
-    name: str = DEMO_PUBLISHER_NAME
-    namespace: str = DEMO_PUBLISHER_NAMESPACE
+    name: str
+    namespace: str
     category: str = "vendor"
     contact_details: str | None = None
     issuing_authority: str | None = None
 
 
 DEMO_PUBLISHER = Publisher(
+    name=DEMO_PUBLISHER_NAME,
+    namespace=DEMO_PUBLISHER_NAMESPACE,
     contact_details="cvewatch demo distribution security team: https://cvewatch.example/security",
     issuing_authority="The cvewatch demo distribution publishes statements about the packages it ships.",
 )
@@ -41,10 +47,12 @@ DEMO_PUBLISHER = Publisher(
 
 @dataclass(frozen=True, slots=True)
 class PublishedDocument:
-    """One rendered file; ``path`` is relative, POSIX-style: ``2023/cvewatch-azl3-cve-2023-38545.json``."""
+    """One rendered file; ``path`` is relative, POSIX-style: ``2023/cvewatch-azl3-cve-2023-38545.json``.
+    ``document_id`` (a CSAF ``tracking.id``) names the document across publishes, for its revisions."""
 
     path: str
     content: bytes
+    document_id: str | None = None
 
     def __post_init__(self) -> None:
         p = PurePosixPath(self.path)
@@ -65,6 +73,36 @@ class DocumentPublisher(ABC):
     @abstractmethod
     def render(self, vuln: Vulnerability, verdicts: Sequence[Verdict]) -> list[PublishedDocument]:
         """Render the documents for ``vuln`` from ``verdicts``; pure and deterministic."""
+
+    def revise(
+        self, doc: PublishedDocument, previous: PublishedState | None, now: datetime
+    ) -> tuple[PublishedDocument, PublishedState | None]:
+        """The document to write, given what was last published under its id, and what to keep of it.
+
+        A format with revisions (CSAF's ``tracking``) gives unchanged content the bytes published before
+        and changed content the next version, dated ``now``. This default, for formats without revisions,
+        writes ``doc`` as rendered and keeps nothing.
+        """
+        return doc, None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedState:
+    """What was last published under a document id (the store's ``published_documents``).
+
+    ``digest`` is a digest of the content without its tracking block; ``tracking`` the tracking block as
+    published (version, revision history, dates), so unchanged content is written with the same bytes;
+    ``facets`` per-section digests and product statuses, to say what a new revision changed.
+    """
+
+    document_id: str
+    format: str
+    path: str
+    digest: str
+    version: int
+    tracking: dict[str, Any]
+    facets: dict[str, str]
+    changed_at: datetime
 
 
 def write_documents(docs: Iterable[PublishedDocument], out_dir: Path) -> list[Path]:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from cvewatch.matching.verdict import Verdict
 from cvewatch.publishing.interface import DocumentPublisher, PublishedDocument, write_documents
+from cvewatch.store.published import load_published, save_published
 from cvewatch.store.verdicts import load_verdicts
 from cvewatch.store.vulnerabilities import load_vulnerabilities
+
+
+@dataclass(frozen=True, slots=True)
+class PublishReport:
+    paths: list[Path]  # every document written, in path order
+    new: int = 0  # published for the first time
+    revised: int = 0  # content changed: a new version
+    unchanged: int = 0  # written with the bytes published before
 
 
 def render_release(engine: Engine, release: str, publisher: DocumentPublisher) -> list[PublishedDocument]:
@@ -26,5 +37,39 @@ def render_release(engine: Engine, release: str, publisher: DocumentPublisher) -
     return sorted(docs, key=lambda d: d.path)
 
 
-def publish_release(engine: Engine, release: str, publisher: DocumentPublisher, out_dir: Path) -> list[Path]:
-    return write_documents(render_release(engine, release, publisher), out_dir)
+def publish_release(
+    engine: Engine,
+    release: str,
+    publisher: DocumentPublisher,
+    out_dir: Path,
+    *,
+    now: datetime | None = None,
+) -> PublishReport:
+    """Render, revise against what was published before (:meth:`DocumentPublisher.revise`) and write the
+    release's documents. What is published is stored in the same transaction as the files are written: a
+    write that fails stores nothing, and the next publish starts from the same documents again. ``now``
+    (default: the clock) dates the revisions of changed documents."""
+    docs = render_release(engine, release, publisher)
+    stamp = now or datetime.now(UTC)
+    new = revised = unchanged = 0
+    with engine.begin() as conn:
+        previous = load_published(conn, [d.document_id for d in docs if d.document_id])
+        final: list[PublishedDocument] = []
+        keep = []
+        for doc in docs:
+            prev = previous.get(doc.document_id) if doc.document_id else None
+            out_doc, state = publisher.revise(doc, prev, stamp)
+            final.append(out_doc)
+            if state is None:
+                continue
+            if prev is None:
+                new += 1
+            elif state.digest == prev.digest:
+                unchanged += 1
+            else:
+                revised += 1
+            if state != prev:
+                keep.append(state)
+        save_published(conn, keep)
+        paths = write_documents(final, out_dir)
+    return PublishReport(paths, new, revised, unchanged)

@@ -17,7 +17,7 @@ A package whose component set changes gets a new ``changed_at``, so an increment
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Select, Table, delete, insert, select, update
@@ -185,12 +185,16 @@ def replace_spec_components(
     packages: Sequence[SourcePackage],
     *,
     saved: Mapping[str, Sequence[Component]] | None = None,
+    only: Collection[str] | None = None,
 ) -> tuple[int, int]:
-    """Derive the bundled-tag and toolchain components of every stored package of the release from
-    ``packages`` (the whole tree: toolchain versions are resolved against all its specs, several golang
-    specs included), replace what changed, and put back ``saved`` build components a reload dropped.
-    Returns (components stored, packages whose components changed)."""
+    """Derive the bundled-tag and toolchain components of every stored package of the release (or of the
+    ``only`` ones: a partial load leaves the others alone) from ``packages`` (the whole tree: toolchain
+    versions are resolved against all its specs, several golang specs included), replace what changed,
+    and put back ``saved`` build components a reload dropped. Returns (components stored, packages whose
+    components changed)."""
     ids = _package_ids(conn, release)
+    if only is not None:
+        ids = {name: sid for name, sid in ids.items() if name in only}
     by_name: dict[str, SourcePackage] = {}
     for p in packages:
         by_name[p.name] = p  # the last spec of a name is the stored one (as in replace_release_packages)

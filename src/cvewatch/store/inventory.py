@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +46,7 @@ def _package_key(p: SourcePackage) -> tuple[Any, ...]:
         p.version,
         p.release,
         tuple(sorted(p.subpackages)),
+        tuple(sorted(p.own_version)),
         tuple(sorted((x.filename, tuple(x.cves), x.present) for x in p.patches)),
         tuple(sorted((t.cve, t.justification) for t in p.triage)),
         tuple((c.evr, c.cves) for c in p.changelog),
@@ -108,8 +109,13 @@ def replace_release_packages(
         )
         sid = int(res.inserted_primary_key[0])  # type: ignore[index]
         if p.subpackages:
+            own = set(p.own_version)
             conn.execute(
-                insert(T_BIN), [{"source_package_id": sid, "name": b} for b in sorted(set(p.subpackages))]
+                insert(T_BIN),
+                [
+                    {"source_package_id": sid, "name": b, "own_version": b in own}
+                    for b in sorted(set(p.subpackages))
+                ],
             )
         if p.patches:
             conn.execute(
@@ -169,12 +175,15 @@ def load_release_packages(
     # every table read once, for the packages the statement above selects (no id lists to bind)
     sids = select(T_SRC.c.id).where(stmt.whereclause if stmt.whereclause is not None else true())
     bins: dict[int, list[str]] = defaultdict(list)
+    own_version: dict[int, list[str]] = defaultdict(list)
     patches: dict[int, list[PatchFile]] = defaultdict(list)
     triage: dict[int, list[TriageFile]] = defaultdict(list)
     chlog: dict[int, list[ChangelogEntry]] = defaultdict(list)
     facts = load_spec_facts(conn, sids)
     for b in conn.execute(select(T_BIN).where(T_BIN.c.source_package_id.in_(sids)).order_by(T_BIN.c.id)):
         bins[b.source_package_id].append(b.name)
+        if b.own_version:
+            own_version[b.source_package_id].append(b.name)
     for x in conn.execute(
         select(T_PATCH).where(T_PATCH.c.source_package_id.in_(sids)).order_by(T_PATCH.c.id)
     ):
@@ -203,6 +212,7 @@ def load_release_packages(
             spec_path=r.spec_path,
             build_requires=facts.get(r.id, ((), ()))[0],
             provides=facts.get(r.id, ((), ()))[1],
+            own_version=tuple(own_version[r.id]),
         )
         for r in rows
     ]
@@ -228,6 +238,7 @@ def replace_image(
                     "version": p.version,
                     "release": p.release,
                     "arch": p.arch,
+                    "source_rpm": p.source_rpm,
                 }
                 for p in packages
             ],
@@ -254,9 +265,19 @@ def image_id(conn: Connection, name: str) -> tuple[int, str]:
 def load_image_packages(conn: Connection, name: str) -> list[InstalledPackage]:
     iid, _ = image_id(conn, name)
     return [
-        InstalledPackage(r.name, r.epoch, r.version, r.release, r.arch)
+        InstalledPackage(r.name, r.epoch, r.version, r.release, r.arch, r.source_rpm)
         for r in conn.execute(select(T_INST).where(T_INST.c.image_id == iid).order_by(T_INST.c.name))
     ]
+
+
+def missing_packages(conn: Connection, names: Iterable[str], release: str | None = None) -> list[str]:
+    """The ``names`` that are no source package of ``release`` (of any release when None), sorted."""
+    wanted = sorted(set(names))
+    stmt = select(T_SRC.c.name).where(T_SRC.c.name.in_(wanted)).distinct()
+    if release is not None:
+        stmt = stmt.where(T_SRC.c.release_id == release_id(conn, release))
+    found = set(conn.execute(stmt).scalars()) if wanted else set()
+    return [n for n in wanted if n not in found]
 
 
 def list_releases(conn: Connection) -> list[tuple[str, int]]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -177,6 +178,8 @@ class BinaryPackageRow(Base):
         ForeignKey("source_packages.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200), index=True)
+    # the binary's %package section sets its own Version or Epoch: its EVR is not the source build's
+    own_version: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PatchRow(Base):
@@ -239,6 +242,7 @@ class InstalledPackageRow(Base):
     version: Mapped[str] = mapped_column(String(100))
     release: Mapped[str] = mapped_column(String(100))
     arch: Mapped[str | None] = mapped_column(String(20))
+    source_rpm: Mapped[str | None] = mapped_column(String(300))  # rpm's SOURCERPM, when the input names it
 
 
 # --- verdicts and sync state -----------------------------------------------------------------------
@@ -461,3 +465,24 @@ class ScanRunRow(Base):
     cves_evaluated: Mapped[int] = mapped_column(Integer, default=0)
     packages_evaluated: Mapped[int] = mapped_column(Integer, default=0)
     verdicts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- publishing ------------------------------------------------------------------------------------
+
+
+class PublishedDocumentRow(Base):
+    """What was last published under a document id (a CSAF ``tracking.id``): a digest of the content
+    without its tracking block, and the tracking block as published (version, revision history, dates).
+    A publish compares with it: the same content is written with the same bytes again, changed content
+    gets the next version and a revision history entry."""
+
+    __tablename__ = "published_documents"
+
+    document_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    format: Mapped[str] = mapped_column(String(20))  # csaf-vex
+    path: Mapped[str] = mapped_column(String(300))  # where it was written, relative to the output folder
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the content without the tracking block
+    version: Mapped[int] = mapped_column(Integer)
+    tracking: Mapped[dict[str, Any]] = mapped_column(JSON)  # the tracking block as published
+    facets: Mapped[dict[str, str]] = mapped_column(JSON)  # per section digests and product statuses
+    changed_at: Mapped[datetime] = mapped_column(UTC_DT)  # when the content last changed

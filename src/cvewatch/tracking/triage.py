@@ -8,20 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from cvewatch.errors import InputError
 from cvewatch.matching.verdict import Status
 from cvewatch.sources.records import validate_cve_id
 from cvewatch.versions.rpm import EVR
 
-# CSAF 2.0 flag labels = OpenVEX justifications for not_affected
-JUSTIFICATIONS = (
-    "component_not_present",
-    "vulnerable_code_not_present",
-    "vulnerable_code_cannot_be_controlled_by_adversary",
-    "vulnerable_code_not_in_execute_path",
-    "inline_mitigations_already_exist",
-)
+
+class Justification(StrEnum):
+    """CSAF 2.0 flag labels = OpenVEX justifications for not_affected."""
+
+    COMPONENT_NOT_PRESENT = "component_not_present"
+    VULNERABLE_CODE_NOT_PRESENT = "vulnerable_code_not_present"
+    VULNERABLE_CODE_CANNOT_BE_CONTROLLED_BY_ADVERSARY = "vulnerable_code_cannot_be_controlled_by_adversary"
+    VULNERABLE_CODE_NOT_IN_EXECUTE_PATH = "vulnerable_code_not_in_execute_path"
+    INLINE_MITIGATIONS_ALREADY_EXIST = "inline_mitigations_already_exist"
+
+
+JUSTIFICATIONS = tuple(j.value for j in Justification)
 
 
 @dataclass(frozen=True, slots=True)
