@@ -118,7 +118,7 @@ CASES: list[tuple[list[str], str, int]] = [
         "no release named 'nope'",
         1,
     ),
-    (["inventory", "load-image", "{tmp}/none.txt", "--name", "x", "--release", "azl3"], "cannot read", 1),
+    (["inventory", "load-image", "{tmp}/none.txt", "--name", "x", "--release", "azl3"], "no such file", 1),
     (["inventory", "load-image", "{file}", "--name", "x", "--release", "azl3"], "no package line", 1),
     (
         ["inventory", "load-sbom", "{go}", "--package", "no-such-package", "--release", "azl3"],
@@ -132,7 +132,7 @@ CASES: list[tuple[list[str], str, int]] = [
     ),
     (
         ["inventory", "load-sbom", "{tmp}/none.json", "--package", "curl", "--release", "azl3"],
-        "cannot read",
+        "no such file",
         1,
     ),
     (["inventory", "diff", "nope-1", "nope-2"], "no node image named 'nope-1'", 1),
@@ -142,7 +142,7 @@ CASES: list[tuple[list[str], str, int]] = [
     # mapping
     (["mapping", "suggest", "--release", "azl3", "--package", "no-such-package"], "no source package", 1),
     (["mapping", "suggest", "--release", "nope"], "no release named 'nope'", 1),
-    (["mapping", "suggest", "--release", "azl3", "--cgmanifest", "{tmp}/none.json"], "cgmanifest", 1),
+    (["mapping", "suggest", "--release", "azl3", "--cgmanifest", "{tmp}/none.json"], "none.json: no such file", 1),
     (["mapping", "check", "--release", "nope"], "no release named 'nope'", 1),
     (
         ["mapping", "check", "--release", "azl3", "--mapping", "{tmp}/none.toml"],

@@ -24,6 +24,7 @@ SYNC_LINE = re.compile(
 
 
 def test_the_demo_prints_what_the_store_says(tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()  # a store named by --db is never given a folder (only the default one)
     db = f"sqlite:///{tmp_path / 'demo' / 'cvewatch-demo.sqlite'}"
     printed = run("demo", "--out", str(tmp_path / "demo"), db=db).stdout
 

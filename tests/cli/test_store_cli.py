@@ -192,12 +192,18 @@ def test_the_default_store_and_its_folder_are_created(tmp_path: Path) -> None:
     assert (data / "cvewatch" / "cvewatch.sqlite").is_file()
 
 
-def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+PUBLISHER = ("--publisher-name", "Example", "--publisher-namespace", "https://example.org/")
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path: Path, specs: Path) -> None:
     db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    assert cvewatch("inventory", "load-specs", str(specs), "--release", "azl3", db=db).returncode == 0
     a_file = tmp_path / "a-file"
     a_file.write_text("")
     for out, why in (("/proc/nope", "No such file or directory"), (str(a_file / "csaf"), "Not a directory")):
-        ended = cvewatch("publish", "csaf", "--release", "azl3", "--out", out, db=db)
+        ended = cvewatch(
+            "publish", "csaf", "--release", "azl3", "--out", out, *PUBLISHER, db=db
+        )
         assert ended.returncode == 1
         assert one_clear_line(ended) == f"error: {out}: cannot create the output folder: {why}"
         ended = cvewatch("demo", "--out", out, db=None)

@@ -65,6 +65,22 @@ def test_deeply_nested_json_to_load_image_and_diff_is_one_clear_error(tmp_path: 
     deep.write_text(text)
     good = tmp_path / "good.txt"
     good.write_text("curl-8.11.1-11.azl3.x86_64\n")
+    specs = tmp_path / "SPECS" / "curl"
+    specs.mkdir(parents=True)
+    (specs / "curl.spec").write_text(
+        "Name: curl\nVersion: 8.11.1\nRelease: 11%{?dist}\nSummary: s\nLicense: MIT\n%description\nd\n"
+    )
+    loaded = cli(
+        "inventory",
+        "load-specs",
+        str(specs.parent),
+        "--release",
+        "azl3",
+        "--dist",
+        ".azl3",
+        db=tmp_path / "s.sqlite",
+    )
+    assert loaded[0] == 0, loaded[1]
     for args in (
         ("inventory", "load-image", str(deep), "--name", "x", "--release", "azl3"),
         ("inventory", "diff", str(good), str(deep)),
@@ -102,9 +118,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path)
             InputError, match=r"big\.txt: larger than the limit of 256 MiB \(cvewatch\.limits\)"
         ):
             read(big)
-    code, output = cli(
-        "inventory", "load-image", str(big), "--name", "x", "--release", "r", db=tmp_path / "s"
-    )
+    code, output = cli("inventory", "diff", str(big), str(big), db=tmp_path / "s")
     assert code == 1 and "larger than the limit of 256 MiB" in output
 
 

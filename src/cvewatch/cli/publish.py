@@ -56,15 +56,12 @@ def csaf(
     from cvewatch.publishing.csaf_vex import CsafVexPublisher
     from cvewatch.publishing.interface import Publisher
     from cvewatch.publishing.run import publish_release
+    from cvewatch.store.inventory import release_id
 
     if product_name is not None:
         text(product_name, "--product-name", limit=200, required=True)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out: {out_dir} exists and is not a folder")
-    try:  # before the store is read: an output folder that cannot be made is one line, not a traceback
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the output folder: {exc.strerror or exc}", str(out_dir)) from exc
     settings = resolve_publisher(
         load_settings(config).publisher,
         {
@@ -76,6 +73,13 @@ def csaf(
         },
     )
     assert settings.name is not None and settings.namespace is not None
+    store = engine()
+    with store.connect() as conn:
+        release_id(conn, release)  # an unknown release is an error before anything is written
+    try:  # before the store is read: an output folder that cannot be made is one line, not a traceback
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the output folder: {exc.strerror or exc}", str(out_dir)) from exc
     publisher = CsafVexPublisher(
         release=release,
         product_name=product_name or release,
@@ -88,7 +92,7 @@ def csaf(
             settings.issuing_authority,
         ),
     )
-    report = publish_release(engine(), release, publisher, out_dir)
+    report = publish_release(store, release, publisher, out_dir)
     out.print(
         f"csaf: {len(report.paths)} VEX documents written to {out_dir} as {settings.name} "
         f"({report.new} new, {report.revised} revised, {report.unchanged} unchanged)",
