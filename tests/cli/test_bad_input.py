@@ -142,7 +142,11 @@ CASES: list[tuple[list[str], str, int]] = [
     # mapping
     (["mapping", "suggest", "--release", "azl3", "--package", "no-such-package"], "no source package", 1),
     (["mapping", "suggest", "--release", "nope"], "no release named 'nope'", 1),
-    (["mapping", "suggest", "--release", "azl3", "--cgmanifest", "{tmp}/none.json"], "none.json: no such file", 1),
+    (
+        ["mapping", "suggest", "--release", "azl3", "--cgmanifest", "{tmp}/none.json"],
+        "none.json: no such file",
+        1,
+    ),
     (["mapping", "check", "--release", "nope"], "no release named 'nope'", 1),
     (
         ["mapping", "check", "--release", "azl3", "--mapping", "{tmp}/none.toml"],
