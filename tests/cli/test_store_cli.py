@@ -201,9 +201,7 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path: Path, specs:
     a_file = tmp_path / "a-file"
     a_file.write_text("")
     for out, why in (("/proc/nope", "No such file or directory"), (str(a_file / "csaf"), "Not a directory")):
-        ended = cvewatch(
-            "publish", "csaf", "--release", "azl3", "--out", out, *PUBLISHER, db=db
-        )
+        ended = cvewatch("publish", "csaf", "--release", "azl3", "--out", out, *PUBLISHER, db=db)
         assert ended.returncode == 1
         assert one_clear_line(ended) == f"error: {out}: cannot create the output folder: {why}"
         ended = cvewatch("demo", "--out", out, db=None)
