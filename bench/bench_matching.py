@@ -153,8 +153,8 @@ def _pg_engine(count: int, seed: int, mix: str):  # type: ignore[no-untyped-def]
 
 
 def _prepared(count: int, seed: int, mix: str, database: str = "sqlite"):  # type: ignore[no-untyped-def]
-    from cvewatch.inventory.load import store_release
     from cvewatch.inventory.tree import load_spec_tree
+    from cvewatch.services.inventory import store_release
     from cvewatch.store.db import open_engine
 
     if database == "postgresql":
@@ -177,8 +177,8 @@ def _prepared(count: int, seed: int, mix: str, database: str = "sqlite"):  # typ
 
 
 def measure_mix(count: int, seed: int, mix: str, database: str = "sqlite") -> MixResult | None:
-    from cvewatch.matching.runner import run_scan
-    from cvewatch.matching.shards import default_workers
+    from cvewatch.services.scan import run_scan
+    from cvewatch.services.shards import default_workers
     from cvewatch.store.vulnerabilities import load_vulnerabilities, upsert_batch
 
     engine, _tree = _prepared(count, seed, mix, database)
@@ -239,9 +239,9 @@ def calibrate() -> Calibration:
     import orjson
     from generator import real_records
 
-    from cvewatch.inventory.load import store_release
     from cvewatch.inventory.tree import load_spec_tree
-    from cvewatch.matching.runner import run_scan
+    from cvewatch.services.inventory import store_release
+    from cvewatch.services.scan import run_scan
     from cvewatch.sources.importer import import_source
     from cvewatch.sources.nvd_files import NvdFileSource
     from cvewatch.store.db import open_engine
@@ -279,7 +279,7 @@ def calibrate() -> Calibration:
 def run(count: int = 300_000, seed: int = 1) -> tuple[list[tuple[str, str, str, str]], list[str]]:
     from generator import MIX_HOST_HEAVY
 
-    from cvewatch.matching.runner import run_scan
+    from cvewatch.services.scan import run_scan
 
     sample = measure_mix(count, seed, MIX_SAMPLE)
     engine, _ = _prepared(count, seed, MIX_SAMPLE)

@@ -132,9 +132,9 @@ def _full_import(url: str, tmp: Path) -> tuple[float, float, float, str]:
 def _one_page(folder: Path, tmp: Path) -> float:
     import orjson
 
+    from cvewatch.model.records import Vulnerability
     from cvewatch.sources.nvd_api import bulk_gc
     from cvewatch.sources.nvd_json import iter_document
-    from cvewatch.sources.records import Vulnerability
     from cvewatch.store.db import open_engine
     from cvewatch.store.vulnerabilities import upsert_batch
 
@@ -157,10 +157,10 @@ def _one_page(folder: Path, tmp: Path) -> float:
 def _profile(url: str, tmp: Path, pages: int) -> tuple[float, float, float, float, int]:
     import orjson
 
+    from cvewatch.model.records import Vulnerability
     from cvewatch.sources.http import HttpClient
     from cvewatch.sources.nvd_api import bulk_gc
     from cvewatch.sources.nvd_json import iter_document
-    from cvewatch.sources.records import Vulnerability
     from cvewatch.store.db import open_engine
     from cvewatch.store.vulnerabilities import prepare_batch, upsert_prepared
 

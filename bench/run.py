@@ -84,7 +84,7 @@ def gate_benchmark() -> list[str]:
 def main() -> int:
     from cvewatch.inventory.imagelist import parse_image_list
     from cvewatch.inventory.tree import load_spec_tree
-    from cvewatch.matching.runner import run_scan
+    from cvewatch.services.scan import run_scan
     from cvewatch.sources.importer import import_source
     from cvewatch.sources.nvd_files import NvdFileSource
     from cvewatch.store.db import open_engine
@@ -108,7 +108,7 @@ def main() -> int:
             ("import 1,504 NVD records into SQLite", f"{t:.2f} s", "", f"{report.read / t:,.0f} records/s")
         )
         import_source(engine, NvdFileSource(NVD / "recent"), origin="recent")
-        from cvewatch.inventory.load import store_release
+        from cvewatch.services.inventory import store_release
 
         store_release(engine, list(tree.packages), release="azl3", dist=".azl3")
         t, result = timed(lambda: run_scan(engine, release="azl3", full=True))

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from cvewatch.store.db import open_engine
 from cvewatch.store.models import VerdictRow, VulnerabilityRow
+from cvewatch.store.runlock import run_lock
 from cvewatch.store.sync_runs import recent_runs
-from cvewatch.tracking.lock import run_lock
 
 from ..conftest import NVD, SPECS
 from ..procs import Ended, Running, cli_env, one_clear_line

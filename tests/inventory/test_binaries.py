@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 from cvewatch.inventory.binaries import BinaryIndex, parse_source_rpm
 from cvewatch.inventory.diff import diff_packages
 from cvewatch.inventory.imagelist import ImageListResult, parse_image_list, parse_package_list
-from cvewatch.inventory.packages import InstalledPackage, SourcePackage
 from cvewatch.inventory.specfile import parse_spec_text
 from cvewatch.inventory.tree import binary_to_source, load_spec_tree
 from cvewatch.matching.scan import group_by_source
-from cvewatch.matching.verdict import Status
+from cvewatch.model.packages import InstalledPackage, SourcePackage
+from cvewatch.model.verdicts import Status
 from cvewatch.store.inventory import (
     load_image_packages,
     load_release_packages,

@@ -11,6 +11,16 @@ from sqlalchemy import Engine, select
 
 from cvewatch.errors import InputError
 from cvewatch.inventory.components import (
+    bundled_components,
+    components_from_buildinfo,
+    parse_build_sbom,
+    parse_component_text,
+    toolchain_components,
+)
+from cvewatch.inventory.gobuildinfo import parse_go_version_m
+from cvewatch.inventory.snapshot import dump_snapshot, load_snapshot
+from cvewatch.inventory.specfile import parse_spec, split_dependencies
+from cvewatch.model.components import (
     KIND_BUNDLED,
     KIND_CARGO,
     KIND_GENERIC,
@@ -19,17 +29,9 @@ from cvewatch.inventory.components import (
     KIND_TOOLCHAIN,
     ORIGIN_GO_VERSION_M,
     ORIGIN_SBOM,
-    bundled_components,
-    components_from_buildinfo,
-    parse_build_sbom,
-    parse_component_text,
-    toolchain_components,
 )
-from cvewatch.inventory.gobuildinfo import parse_go_version_m
-from cvewatch.inventory.load import load_specs_into
-from cvewatch.inventory.packages import SourcePackage
-from cvewatch.inventory.snapshot import dump_snapshot, load_snapshot
-from cvewatch.inventory.specfile import parse_spec, split_dependencies
+from cvewatch.model.packages import SourcePackage
+from cvewatch.services.inventory import load_specs_into
 from cvewatch.store.components import load_components, replace_build_components
 from cvewatch.store.inventory import T_SRC, load_release_packages
 

@@ -6,7 +6,7 @@ import pytest
 
 from cvewatch.inventory.diff import diff_packages, evr_label
 from cvewatch.inventory.imagelist import parse_nevra, parse_package_list
-from cvewatch.inventory.packages import InstalledPackage
+from cvewatch.model.packages import InstalledPackage
 
 from ..conftest import IMAGES
 

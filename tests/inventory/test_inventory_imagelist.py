@@ -10,8 +10,8 @@ import pytest
 
 from cvewatch.errors import InputError
 from cvewatch.inventory.imagelist import ImageListResult, parse_image_list, parse_nevra, read_image_list
-from cvewatch.inventory.packages import InstalledPackage
 from cvewatch.inventory.tree import binary_to_source, load_spec_tree
+from cvewatch.model.packages import InstalledPackage
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "azurelinux"
 NOTES = DATA / "aks-node-images" / "AKSAzureLinuxV3-gen2"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cvewatch.inventory.packages import SourcePackage
 from cvewatch.inventory.tree import TreeResult, binary_to_source, load_spec_tree
+from cvewatch.model.packages import SourcePackage
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "azurelinux"
 SPECS = DATA / "SPECS-3.0"

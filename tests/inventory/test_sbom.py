@@ -22,9 +22,9 @@ from cvewatch.inventory.imagelist import (
     parse_package_list,
     parse_package_text,
 )
-from cvewatch.inventory.load import load_image_into
-from cvewatch.inventory.packages import InstalledPackage
 from cvewatch.inventory.sbom import package_from_purl
+from cvewatch.model.packages import InstalledPackage
+from cvewatch.services.inventory import load_image_into
 
 from ..conftest import IMAGES
 

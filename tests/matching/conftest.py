@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cvewatch.inventory.packages import SourcePackage
 from cvewatch.inventory.tree import load_spec_tree
+from cvewatch.model.packages import SourcePackage
+from cvewatch.model.records import Vulnerability
 from cvewatch.sources.nvd_files import NvdFileSource
-from cvewatch.sources.records import Vulnerability
 
 from ..conftest import NVD, SPECS
 

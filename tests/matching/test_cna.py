@@ -13,9 +13,10 @@ from cvewatch.matching.cna import describes_another_distribution, judge_entry, p
 from cvewatch.matching.mapping import PackageMapping
 from cvewatch.matching.outcome import Decision
 from cvewatch.matching.rules import decide
-from cvewatch.matching.runner import run_scan
-from cvewatch.matching.verdict import Severity, Status
-from cvewatch.sources.cve5 import AffectedEntry, AffectedVersion, Cve5Record, parse_record
+from cvewatch.model.cve5 import AffectedEntry, AffectedVersion, Cve5Record
+from cvewatch.model.verdicts import Severity, Status
+from cvewatch.services.scan import run_scan
+from cvewatch.sources.cve5 import parse_record
 from cvewatch.sources.nvd_files import NvdFileSource
 from cvewatch.sources.nvd_json import parse_cve
 from cvewatch.store.cve5 import upsert_cve5

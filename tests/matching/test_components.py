@@ -11,16 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from cvewatch.inventory.components import (
-    KIND_GENERIC,
-    ORIGIN_GO_VERSION_M,
-    ORIGIN_SBOM,
-    Component,
-    parse_component_text,
-    spec_components,
-)
-from cvewatch.inventory.load import load_specs_into
-from cvewatch.inventory.packages import SourcePackage, TriageFile
+from cvewatch.inventory.components import parse_component_text, spec_components
 from cvewatch.inventory.specfile import parse_spec
 from cvewatch.matching.components import (
     ComponentFacts,
@@ -32,12 +23,16 @@ from cvewatch.matching.components import (
 from cvewatch.matching.mapping import PackageMapping
 from cvewatch.matching.rebuild import plan_rebuilds
 from cvewatch.matching.rules import decide
-from cvewatch.matching.runner import run_scan
 from cvewatch.matching.scan import scan
-from cvewatch.matching.verdict import Status, Verdict
-from cvewatch.sources.cve5 import Cve5Record, parse_record
+from cvewatch.model.components import KIND_GENERIC, ORIGIN_GO_VERSION_M, ORIGIN_SBOM, Component
+from cvewatch.model.cve5 import Cve5Record
+from cvewatch.model.packages import SourcePackage, TriageFile
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.verdicts import Status, Verdict
+from cvewatch.services.inventory import load_specs_into
+from cvewatch.services.scan import run_scan
+from cvewatch.sources.cve5 import parse_record
 from cvewatch.sources.nvd_json import parse_cve
-from cvewatch.sources.records import Vulnerability
 from cvewatch.store.components import replace_build_components
 from cvewatch.store.cve5 import upsert_cve5
 from cvewatch.store.vulnerabilities import upsert_all
@@ -263,7 +258,7 @@ def test_merge_worst_status_wins_and_keeps_all_evidence(golangs: list[SourcePack
     vuln = nvd("CVE-2026-32288")
     kube = spec("kubernetes")
     (comp,) = verdicts(vuln, kube, comps_of(kube, golangs))
-    from cvewatch.matching.verdict import Evidence
+    from cvewatch.model.verdicts import Evidence
 
     direct = dataclasses.replace(comp, status=Status.NOT_AFFECTED, evidence=(Evidence("nopatch", "x"),))
     m = merge(direct, [comp])

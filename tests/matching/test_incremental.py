@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from cvewatch.inventory.imagelist import parse_image_list
-from cvewatch.inventory.packages import PatchFile, SourcePackage
-from cvewatch.matching.runner import run_scan
-from cvewatch.matching.verdict import Status, Verdict
-from cvewatch.sources.records import Vulnerability
+from cvewatch.model.packages import PatchFile, SourcePackage
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.triage import TriageRecord
+from cvewatch.model.verdicts import Status, Verdict
+from cvewatch.services.scan import run_scan
 from cvewatch.store.inventory import replace_image, replace_release_packages
 from cvewatch.store.triage import add_triage
 from cvewatch.store.vulnerabilities import upsert_all
-from cvewatch.tracking.triage import TriageRecord
 
 from ..conftest import IMAGES
 
@@ -103,7 +103,7 @@ def test_the_scan_record_counts_the_stored_verdicts(
     scan's and what it changed; it must equal a count of the rows, also when packages leave."""
     from sqlalchemy import func, select
 
-    from cvewatch.matching.runner import T_SCAN
+    from cvewatch.services.scan import T_SCAN
     from cvewatch.store.verdicts import T_VERDICT
 
     first, later = records[: len(records) // 2], records[len(records) // 2 :]

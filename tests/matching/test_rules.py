@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 import pytest
 
 from cvewatch.errors import InputError
-from cvewatch.inventory.packages import SourcePackage
 from cvewatch.inventory.specfile import parse_spec
 from cvewatch.matching.mapping import PackageMapping
 from cvewatch.matching.rules import decide
-from cvewatch.matching.verdict import Severity, Status, Verdict
+from cvewatch.model.packages import SourcePackage
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.triage import TriageRecord
+from cvewatch.model.verdicts import Severity, Status, Verdict
 from cvewatch.sources.nvd_files import NvdFileSource
 from cvewatch.sources.nvd_json import parse_cve
-from cvewatch.sources.records import Vulnerability
-from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
 
 from ..conftest import NVD, SPECS

@@ -12,11 +12,11 @@ from sqlalchemy import Engine, select
 
 from cvewatch.errors import ConfigError, StoreError
 from cvewatch.inventory.imagelist import parse_image_list
-from cvewatch.inventory.packages import SourcePackage
-from cvewatch.matching import shards
-from cvewatch.matching.runner import T_SCAN, run_scan
-from cvewatch.matching.verdict import Evidence, Severity, Status, Verdict
-from cvewatch.sources.records import Vulnerability
+from cvewatch.model.packages import SourcePackage
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.verdicts import Evidence, Severity, Status, Verdict
+from cvewatch.services import shards
+from cvewatch.services.scan import T_SCAN, run_scan
 from cvewatch.store.inventory import replace_image, replace_release_packages
 from cvewatch.store.verdicts import T_VERDICT, load_verdicts, replace_verdicts
 from cvewatch.store.vulnerabilities import upsert_all

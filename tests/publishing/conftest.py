@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cvewatch.matching.verdict import CvssSummary, Evidence, Severity, Status, Verdict
-from cvewatch.sources.records import Vulnerability
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.verdicts import CvssSummary, Evidence, Severity, Status, Verdict
 
 NVD_RECORDS = Path("/work/shared/data/nvd/nvd-2.0-records/fkie")
 CSAF_ROOT = Path("/work/shared/schemas/csaf/csaf_2.0")

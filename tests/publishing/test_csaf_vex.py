@@ -19,7 +19,8 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT7
 
-from cvewatch.matching.verdict import Status, Verdict
+from cvewatch.model.records import CvssMetric, Reference, Vulnerability
+from cvewatch.model.verdicts import Status, Verdict
 from cvewatch.publishing.csaf_vex import (
     CWE_NAMES,
     CsafVexPublisher,
@@ -32,7 +33,6 @@ from cvewatch.publishing.csaf_vex import (
     vex_document_path,
 )
 from cvewatch.publishing.interface import DEMO_PUBLISHER, PublishedDocument, Publisher, write_documents
-from cvewatch.sources.records import CvssMetric, Reference, Vulnerability
 from cvewatch.versions.rpm import EVR
 
 from .conftest import CSAF_ROOT, CVE, RELEASE, load_vulnerability, verdict
@@ -575,7 +575,7 @@ def test_rpm_purl_and_justification_helpers() -> None:
     assert rpm_purl("gcc-c++", EVR(0, "13.2.0", ""), namespace="azurelinux", distro="azurelinux-3.0") == (
         "pkg:rpm/azurelinux/gcc-c%2B%2B@13.2.0?distro=azurelinux-3.0"
     )
-    from cvewatch.matching.verdict import Evidence
+    from cvewatch.model.verdicts import Evidence
 
     assert justification_for([]) == "vulnerable_code_not_present"
     assert (

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from cvewatch.matching.verdict import Verdict
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.verdicts import Verdict
 from cvewatch.publishing.interface import (
     DEMO_PUBLISHER,
     DocumentPublisher,
@@ -13,7 +14,6 @@ from cvewatch.publishing.interface import (
     Publisher,
     write_documents,
 )
-from cvewatch.sources.records import Vulnerability
 
 
 def test_a_publisher_has_no_default_the_demo_publisher_is_the_demos() -> None:

@@ -15,16 +15,17 @@ from sqlalchemy import Engine
 
 from cvewatch import __version__
 from cvewatch.demo.run import run_demo
-from cvewatch.matching.runner import run_scan
-from cvewatch.matching.verdict import Status, Verdict
-from cvewatch.publishing.interface import DEMO_PUBLISHER, PublishedDocument, PublishedState
+from cvewatch.model.published import PublishedState
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.triage import TriageRecord
+from cvewatch.model.verdicts import Status, Verdict
+from cvewatch.publishing.interface import DEMO_PUBLISHER, PublishedDocument
 from cvewatch.publishing.revisions import change_summary, content_digest, facets
-from cvewatch.publishing.run import publish_release
-from cvewatch.sources.records import Vulnerability
+from cvewatch.services.publish import publish_release
+from cvewatch.services.scan import run_scan
 from cvewatch.store.db import open_engine
 from cvewatch.store.published import load_published
 from cvewatch.store.triage import add_triage
-from cvewatch.tracking.triage import TriageRecord
 
 from .test_csaf_vex import OPENSSL, assert_valid, publisher
 

@@ -15,12 +15,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cvewatch.errors import InputError, RecordError
+from cvewatch.model.cve5 import AffectedVersion, Cve5Metric, Cve5Record, VersionChange
+from cvewatch.model.records import RecordProblem
 from cvewatch.sources.cve5 import (
-    AffectedVersion,
-    Cve5Metric,
-    Cve5Record,
     Cve5Source,
-    VersionChange,
     delta_cve_ids,
     import_cve5,
     parse_record,
@@ -28,7 +26,6 @@ from cvewatch.sources.cve5 import (
     read_record,
     record_path,
 )
-from cvewatch.sources.interface import RecordProblem
 from cvewatch.store.cve5 import T_AFFECTED, count_cve5, find_affected, load_cve5, upsert_cve5
 from cvewatch.store.sync_runs import last_success, recent_runs
 

@@ -18,16 +18,15 @@ import pytest
 from sqlalchemy import Engine, String
 
 from cvewatch.errors import RecordError
+from cvewatch.model import records
+from cvewatch.model.records import CVE_ID_RE, RecordProblem, Vulnerability
 from cvewatch.sources import cve5 as cve5_source
 from cvewatch.sources import epss as epss_source
 from cvewatch.sources import kev as kev_source
-from cvewatch.sources import records
 from cvewatch.sources.cve5 import Cve5Source, import_cve5, parse_record
 from cvewatch.sources.importer import import_source
-from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.nvd_files import NvdFileSource
 from cvewatch.sources.nvd_json import iter_document, nul_free, parse_cve
-from cvewatch.sources.records import CVE_ID_RE, Vulnerability
 from cvewatch.store import models
 from cvewatch.store.cve5 import load_cve5
 from cvewatch.store.vulnerabilities import load_vulnerabilities

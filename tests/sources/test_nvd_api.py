@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cvewatch.errors import ConfigError
+from cvewatch.model.records import Vulnerability
 from cvewatch.sources import nvd_api
 from cvewatch.sources.http import (
     FetchError,
@@ -46,7 +47,6 @@ from cvewatch.sources.nvd_api import (
     sync_nvd_api,
 )
 from cvewatch.sources.nvd_json import parse_cve
-from cvewatch.sources.records import Vulnerability
 from cvewatch.store.db import open_engine
 from cvewatch.store.models import VulnerabilityRow
 from cvewatch.store.sync_runs import last_success, load_cursor, pending_retries, recent_runs

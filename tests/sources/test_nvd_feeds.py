@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import Engine
 
 from cvewatch.errors import InputError
+from cvewatch.model.records import Vulnerability
 from cvewatch.sources.nvd_feeds import feed_state_key, parse_meta, sync_nvd_feeds
 from cvewatch.sources.nvd_json import parse_cve
-from cvewatch.sources.records import Vulnerability
 from cvewatch.store.sync_runs import load_cursor, recent_runs
 from cvewatch.store.vulnerabilities import load_vulnerabilities
 

@@ -11,9 +11,9 @@ import orjson
 import pytest
 
 from cvewatch.errors import InputError
-from cvewatch.sources.interface import RecordProblem, SourceItem, split_items
+from cvewatch.model.records import RecordProblem, Vulnerability
+from cvewatch.sources.interface import SourceItem, split_items
 from cvewatch.sources.nvd_files import NvdFileSource, newest_by_id, read_file
-from cvewatch.sources.records import Vulnerability
 
 NVD_2_0_FOLDERS = {"recent": 60, "nvd-2.0-records": 42, "api2.0-shape": 1504 + 42}
 

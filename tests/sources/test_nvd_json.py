@@ -15,10 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvewatch.errors import RecordError
+from cvewatch.model.records import CpeMatch, RecordProblem, Vulnerability
 from cvewatch.sources import nvd_json
-from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.nvd_json import iter_document, parse_cve, parse_nvd_datetime
-from cvewatch.sources.records import CpeMatch, Vulnerability
 
 
 def load(path: Path) -> Any:

@@ -26,11 +26,11 @@ import pytest
 from sqlalchemy import Engine, insert, select, text
 
 from cvewatch.errors import InputError
+from cvewatch.model.records import RecordProblem
+from cvewatch.redact import redact_text, redact_url
 from cvewatch.sources.cve5 import Cve5Source, import_cve5, read_record
 from cvewatch.sources.epss import import_epss
-from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.kev import import_kev
-from cvewatch.sources.redact import redact_text, redact_url
 from cvewatch.store.db import open_engine
 from cvewatch.store.models import SyncRunRow
 from cvewatch.store.sync_runs import recent_runs

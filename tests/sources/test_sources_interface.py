@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cvewatch.sources.interface import RecordProblem, Source, SourceItem, split_items
-from cvewatch.sources.records import Vulnerability
+from cvewatch.model.records import RecordProblem, Vulnerability
+from cvewatch.sources.interface import Source, SourceItem, split_items
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 VULN = Vulnerability(id="CVE-2024-0001", published=WHEN, last_modified=WHEN, status="Analyzed")

@@ -16,7 +16,7 @@ from sqlalchemy import inspect
 from cvewatch.errors import StoreBusy
 from cvewatch.store.db import alembic_config, check_url, current_revision, head_revision, make_engine
 from cvewatch.store.locks import MIGRATION_LOCK, RUN_LOCK, LockInfo, LockKind, hold
-from cvewatch.tracking.lock import LockHeld, run_lock
+from cvewatch.store.runlock import LockHeld, run_lock
 
 from ..procs import Running, cli_env
 

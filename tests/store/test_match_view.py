@@ -12,8 +12,8 @@ from datetime import UTC
 import pytest
 from sqlalchemy import Engine
 
+from cvewatch.model.records import ConfigNode, Configuration, CpeMatch, CvssMetric, Vulnerability
 from cvewatch.sources.nvd_files import NvdFileSource
-from cvewatch.sources.records import ConfigNode, Configuration, CpeMatch, CvssMetric, Vulnerability
 from cvewatch.store import match_view
 from cvewatch.store.match_view import load_for_matching
 from cvewatch.store.vulnerabilities import load_vulnerabilities, upsert_all

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import Engine, inspect, select
 
 from cvewatch.errors import NotFoundError
-from cvewatch.inventory.load import store_release
-from cvewatch.inventory.packages import ChangelogEntry, InstalledPackage, PatchFile, SourcePackage, TriageFile
-from cvewatch.matching.verdict import CvssSummary, Evidence, Severity, Status, Verdict
+from cvewatch.model.packages import ChangelogEntry, InstalledPackage, PatchFile, SourcePackage, TriageFile
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.verdicts import CvssSummary, Evidence, Severity, Status, Verdict
+from cvewatch.services.inventory import store_release
 from cvewatch.sources.nvd_files import NvdFileSource
-from cvewatch.sources.records import Vulnerability
 from cvewatch.store.db import current_revision, head_revision, open_engine
 from cvewatch.store.inventory import (
     load_image_packages,
@@ -275,8 +275,8 @@ def test_timestamps_are_timezone_aware(engine: Engine) -> None:
 
 
 def test_triage_records_newest_and_release_specific_win(engine: Engine) -> None:
+    from cvewatch.model.triage import TriageRecord
     from cvewatch.store.triage import add_triage, load_triage
-    from cvewatch.tracking.triage import TriageRecord
 
     t0 = datetime(2026, 5, 1, tzinfo=UTC)
     with engine.begin() as conn:
@@ -331,7 +331,7 @@ def test_migration_0007_fills_the_cna_lookup_keys(db_url: str) -> None:
     from alembic import command
     from sqlalchemy import text
 
-    from cvewatch.sources.cve5 import name_key
+    from cvewatch.model.cve5 import name_key
     from cvewatch.store.cve5 import find_affected
     from cvewatch.store.db import alembic_config, make_engine
 

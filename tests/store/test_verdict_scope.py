@@ -15,9 +15,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, select
 
 from cvewatch.errors import StoreError
-from cvewatch.inventory.load import store_release
-from cvewatch.inventory.packages import InstalledPackage, SourcePackage
-from cvewatch.matching.verdict import Evidence, Severity, Status, Verdict
+from cvewatch.model.packages import InstalledPackage, SourcePackage
+from cvewatch.model.verdicts import Evidence, Severity, Status, Verdict
+from cvewatch.services.inventory import store_release
 from cvewatch.store.db import alembic_config, current_revision, head_revision, make_engine
 from cvewatch.store.inventory import image_id, release_id, replace_image
 from cvewatch.store.verdicts import (

@@ -21,12 +21,12 @@ from sqlalchemy import Engine, func, select
 
 from cvewatch.config import DEFAULT_CRON, Settings, SourceSettings, load_settings, settings_from
 from cvewatch.errors import ConfigError, StoreError
+from cvewatch.services.schedule import next_fire_times, run_forever, run_job, run_once
 from cvewatch.sources.kev import KEV_URL
 from cvewatch.store.db import open_engine
 from cvewatch.store.models import VerdictRow
+from cvewatch.store.runlock import LockHeld, lock_file_for, run_lock
 from cvewatch.store.sync_runs import recent_runs
-from cvewatch.tracking.lock import LockHeld, lock_file_for, run_lock
-from cvewatch.tracking.schedule import next_fire_times, run_forever, run_job, run_once
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 NVD_RECENT = SHARED_DATA / "nvd" / "recent"
@@ -151,7 +151,7 @@ import sys, time
 from pathlib import Path
 from typing import Any
 from cvewatch.errors import CvewatchError
-from cvewatch.tracking.lock import run_lock
+from cvewatch.store.runlock import run_lock
 url, release = sys.argv[1], Path(sys.argv[2])
 try:
     with run_lock(url):

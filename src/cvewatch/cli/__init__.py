@@ -5,7 +5,7 @@ Command modules import the stages lazily, so `cvewatch --help` stays fast.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -79,18 +79,26 @@ def main_options(
     State.lock_wait = wait
 
 
+def _click_exception() -> type[Any]:
+    """The usage-error class of the click that typer runs on (typer >= 0.22 vendors its own)."""
+    try:
+        from typer._click.exceptions import ClickException
+
+        return ClickException
+    except ImportError:  # a typer that does not vendor click
+        import click.exceptions
+
+        return click.exceptions.ClickException
+
+
 def main() -> None:
     """Run the command line. A usage error (an unknown option, a value not among an option's choices, a
     missing argument) is one line on stderr and exit status 2, as every other error is one line (exit 1,
     ``common.handled``); click's usage box would be a dozen lines, cut at 80 columns in a CI log."""
-    try:
-        from typer._click.exceptions import ClickException
-    except ImportError:  # a typer that does not vendor click
-        from click.exceptions import ClickException  # type: ignore[import-not-found, no-redef]
-
+    click_exception = _click_exception()
     try:
         code = app(standalone_mode=False)
-    except ClickException as exc:
+    except click_exception as exc:
         if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
             ctx = getattr(exc, "ctx", None)
             hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""

@@ -19,7 +19,7 @@ from cvewatch.errors import CvewatchError, StoreBusy
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from cvewatch.matching.verdict import Verdict
+    from cvewatch.model.verdicts import Verdict
     from cvewatch.store.locks import LockInfo, LockKind
 
 P = ParamSpec("P")
@@ -52,12 +52,12 @@ def store_url() -> str:
 
 def lock_wait(default: float | None = None) -> float:
     """Seconds to wait for a lock another process holds: ``--wait``, else ``default``, else
-    :data:`cvewatch.tracking.lock.DEFAULT_WAIT`."""
+    :data:`cvewatch.store.runlock.DEFAULT_WAIT`."""
     if State.lock_wait is not None:
         return State.lock_wait
     if default is not None:
         return default
-    from cvewatch.tracking.lock import DEFAULT_WAIT
+    from cvewatch.store.runlock import DEFAULT_WAIT
 
     return DEFAULT_WAIT
 
@@ -79,7 +79,7 @@ def locked_store_url() -> str:
     re-entrant), waiting for another run up to ``--wait`` seconds."""
     url = store_url()
     if State.run_stack is not None:
-        from cvewatch.tracking.lock import run_lock
+        from cvewatch.store.runlock import run_lock
 
         State.run_stack.enter_context(run_lock(url, wait=lock_wait(), on_wait=say_waiting))
     return url

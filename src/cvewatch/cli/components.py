@@ -27,7 +27,8 @@ def load_sbom(
     json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Store the components of one source package from its build SBOM or `go version -m` output."""
-    from cvewatch.inventory.components import ORIGIN_GO_VERSION_M, ORIGIN_SBOM, read_component_file
+    from cvewatch.inventory.components import read_component_file
+    from cvewatch.model.components import ORIGIN_GO_VERSION_M, ORIGIN_SBOM
     from cvewatch.store.components import replace_build_components
 
     result = read_component_file(file)
@@ -70,8 +71,8 @@ def rebuild_plan(
 
     from cvewatch.matching.components import ComponentMapping
     from cvewatch.matching.rebuild import plan_rebuilds
-    from cvewatch.matching.runner import component_candidate_cves, load_component_facts
-    from cvewatch.matching.shards import load_records
+    from cvewatch.services.scan import component_candidate_cves, load_component_facts
+    from cvewatch.services.shards import load_records
     from cvewatch.store.inventory import T_RELEASE, load_release_packages
 
     with engine().connect() as conn:

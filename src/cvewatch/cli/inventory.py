@@ -11,7 +11,7 @@ from cvewatch.cli.common import engine, fail, handled, out, print_json, report_p
 from cvewatch.cli.tables import Col
 
 if TYPE_CHECKING:
-    from cvewatch.inventory.packages import InstalledPackage
+    from cvewatch.model.packages import InstalledPackage
 
 app = typer.Typer(help="Load the distribution's packages: spec trees and node images.", no_args_is_help=True)
 
@@ -34,7 +34,7 @@ def load_specs(
 ) -> None:
     """Read every spec of a SPECS tree into a release (add or update; --replace for a full reload)."""
     from cvewatch.cli.values import dist_tag, new_name
-    from cvewatch.inventory.load import load_specs_into
+    from cvewatch.services.inventory import load_specs_into
 
     new_name(release, "--release")
     dist_tag(dist)
@@ -72,7 +72,7 @@ def load_image(
 ) -> None:
     """Read a node image's installed packages (replacing an image of the same name)."""
     from cvewatch.cli.values import new_name
-    from cvewatch.inventory.load import load_image_into
+    from cvewatch.services.inventory import load_image_into
     from cvewatch.store.inventory import release_id
 
     new_name(name, "--name", limit=200)

@@ -55,7 +55,7 @@ def csaf(
     from cvewatch.config import load_settings, resolve_publisher
     from cvewatch.publishing.csaf_vex import CsafVexPublisher
     from cvewatch.publishing.interface import Publisher
-    from cvewatch.publishing.run import publish_release
+    from cvewatch.services.publish import publish_release
     from cvewatch.store.inventory import release_id
 
     if product_name is not None:

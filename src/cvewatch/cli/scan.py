@@ -21,7 +21,7 @@ from cvewatch.cli.common import (
 )
 from cvewatch.cli.tables import Col
 from cvewatch.errors import InputError
-from cvewatch.matching.verdict import Status
+from cvewatch.model.verdicts import Status
 
 
 @handled
@@ -50,7 +50,7 @@ def scan(
     ] = None,
 ) -> None:
     """Decide, for every CVE that touches a package, affected / fixed / not_affected / under_investigation."""
-    from cvewatch.matching.runner import run_scan
+    from cvewatch.services.scan import run_scan
 
     if release is None and image is None:
         fail("give --release NAME or --image NAME", 2)

@@ -148,9 +148,9 @@ def schedule(
     """Sync the configured sources, then scan the configured releases and images, on the cron schedule
     (default twice a day); `--once` runs the job once, as systemd timers and Kubernetes CronJobs do."""
     from cvewatch.config import load_settings
+    from cvewatch.services.schedule import next_fire_times, run_forever, run_once
     from cvewatch.store.db import resolve_url
-    from cvewatch.tracking.lock import LockHeld
-    from cvewatch.tracking.schedule import next_fire_times, run_forever, run_once
+    from cvewatch.store.runlock import LockHeld
 
     settings = load_settings(config)
 

@@ -10,8 +10,8 @@ import typer
 
 from cvewatch.cli.common import engine, handled, out, print_json, table, writes
 from cvewatch.cli.tables import Col
-from cvewatch.matching.verdict import Status
-from cvewatch.tracking.triage import Justification
+from cvewatch.model.triage import Justification
+from cvewatch.model.verdicts import Status
 
 app = typer.Typer(
     help="Triage records: decisions by people, which override the matcher.", no_args_is_help=True
@@ -45,9 +45,9 @@ def set_cmd(
     (of some release in the store without --release)."""
     from cvewatch.cli.values import cve_id, fix_evr, require_packages, text
     from cvewatch.errors import InputError
+    from cvewatch.model.triage import TriageRecord
     from cvewatch.store.inventory import release_id
     from cvewatch.store.triage import add_triage
-    from cvewatch.tracking.triage import TriageRecord
 
     cve_id(cve)
     if fixed_in is not None:

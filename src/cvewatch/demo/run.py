@@ -12,13 +12,13 @@ import orjson
 
 from cvewatch import __version__
 from cvewatch.inventory.imagelist import parse_image_list
-from cvewatch.inventory.load import store_release
 from cvewatch.inventory.snapshot import load_snapshot
-from cvewatch.matching.runner import run_scan
-from cvewatch.matching.verdict import Verdict
+from cvewatch.model.verdicts import Verdict
 from cvewatch.publishing.csaf_vex import DEFAULT_LEGAL_NOTICE, CsafVexPublisher
 from cvewatch.publishing.interface import DEMO_PUBLISHER
-from cvewatch.publishing.run import publish_release
+from cvewatch.services.inventory import store_release
+from cvewatch.services.publish import publish_release
+from cvewatch.services.scan import run_scan
 from cvewatch.sources.cve5 import Cve5Source, import_cve5
 from cvewatch.sources.importer import ImportReport, import_source
 from cvewatch.sources.nvd_files import NvdFileSource

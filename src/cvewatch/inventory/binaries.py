@@ -39,7 +39,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from cvewatch.inventory.packages import InstalledPackage, SourcePackage
+from cvewatch.model.packages import InstalledPackage, SourcePackage
 from cvewatch.versions.rpm import EVR
 
 __all__ = ["BinaryIndex", "ImagePackages", "SourceRpm", "parse_source_rpm"]

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from cvewatch.inventory.packages import ChangelogEntry, Problem
+from cvewatch.model.packages import ChangelogEntry, Problem
 
 CVE_RE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")  # ASCII digits: "\d" also matches "٢٠٢٤"
 # "* Www Mmm DD YYYY", also with full month names, "Www DD Mmm YYYY" and "Www Mmm DD HH:MM:SS TZ YYYY"

@@ -31,26 +31,24 @@ from packageurl import PackageURL
 
 from cvewatch.errors import InputError
 from cvewatch.inventory.gobuildinfo import GoBuildInfo, looks_like_go_version_m, parse_go_version_m
-from cvewatch.inventory.packages import Problem, SourcePackage
 from cvewatch.inventory.sbom import cyclonedx_components
 from cvewatch.limits import MAX_INPUT_BYTES, check_records, load_json, read_input, too_large
+from cvewatch.model.components import (
+    KIND_BUNDLED,
+    KIND_CARGO,
+    KIND_GENERIC,
+    KIND_GOLANG,
+    KIND_GOLANG_STDLIB,
+    KIND_NPM,
+    KIND_TOOLCHAIN,
+    ORIGIN_BUILDREQUIRES,
+    ORIGIN_BUNDLED,
+    ORIGIN_GO_VERSION_M,
+    ORIGIN_SBOM,
+    Component,
+)
+from cvewatch.model.packages import Problem, SourcePackage
 from cvewatch.versions.upstream import compare_upstream
-
-KIND_BUNDLED = "bundled"
-KIND_GOLANG = "golang"  # a Go module
-KIND_GOLANG_STDLIB = "golang-stdlib"  # the Go standard library of a build record
-KIND_TOOLCHAIN = "toolchain"  # a toolchain named by BuildRequires
-KIND_CARGO = "cargo"
-KIND_NPM = "npm"
-KIND_GENERIC = "generic"
-KINDS = (KIND_BUNDLED, KIND_GOLANG, KIND_GOLANG_STDLIB, KIND_TOOLCHAIN, KIND_CARGO, KIND_NPM, KIND_GENERIC)
-
-ORIGIN_BUNDLED = "bundled-tag"
-ORIGIN_BUILDREQUIRES = "buildrequires"
-ORIGIN_SBOM = "sbom"
-ORIGIN_GO_VERSION_M = "go-version-m"
-SPEC_ORIGINS = (ORIGIN_BUNDLED, ORIGIN_BUILDREQUIRES)  # derived again at every `inventory load-specs`
-BUILD_ORIGINS = (ORIGIN_SBOM, ORIGIN_GO_VERSION_M)  # loaded by `inventory load-sbom`; survive spec reloads
 
 #: BuildRequires name -> the source package of the toolchain in the release
 TOOLCHAIN_PROVIDERS = {
@@ -70,22 +68,6 @@ _DIGITS = frozenset("0123456789")  # ASCII only: str.isdigit() also takes "²" a
 _BUNDLED_RE = re.compile(r"^bundled\((?P<inner>.+)\)$")
 _TYPED_RE = re.compile(r"^(?P<type>crate|golang|npm|nodejs|python3dist|js|ocaml)\((?P<name>.+)\)$")
 _DEP_RE = re.compile(r"^(?P<name>\S+)(?:\s+(?P<op><=|>=|==|<|>|=)\s+(?P<version>\S+))?$")
-
-
-@dataclass(frozen=True, slots=True)
-class Component:
-    """One thing inside a source package's build output."""
-
-    kind: str  # one of KINDS
-    name: str  # "zlib", "golang.org/x/net", "golang" (a toolchain), "stdlib"
-    version: str | None  # upstream version, None when unknown
-    purl: str | None = None
-    origin: str = ORIGIN_SBOM  # bundled-tag, buildrequires, sbom, go-version-m
-    detail: str = ""  # where exactly: the tag, the BuildRequires and the EVR, the binary
-
-    @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.kind, self.name, self.version or "", self.origin)
 
 
 @dataclass(frozen=True, slots=True)

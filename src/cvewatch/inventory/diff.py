@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cmp_to_key
 from typing import Any
 
-from cvewatch.inventory.packages import InstalledPackage
+from cvewatch.model.packages import InstalledPackage
 
 
 @dataclass(frozen=True, slots=True)

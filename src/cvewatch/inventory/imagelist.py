@@ -26,8 +26,8 @@ from pathlib import Path
 import orjson
 
 from cvewatch.errors import InputError
-from cvewatch.inventory.packages import InstalledPackage, Problem
 from cvewatch.limits import check_records, json_error, line_count, load_json, read_input
+from cvewatch.model.packages import InstalledPackage, Problem
 from cvewatch.versions.rpm import parse_epoch
 
 PACKAGES_BEGIN = "=== Installed Packages Begin"

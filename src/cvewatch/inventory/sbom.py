@@ -27,8 +27,8 @@ from cvewatch.inventory.imagelist import (
     FORMAT_SPDX_JSON,
     ImageListResult,
 )
-from cvewatch.inventory.packages import InstalledPackage, Problem
 from cvewatch.limits import MAX_RECORDS, check_records
+from cvewatch.model.packages import InstalledPackage, Problem
 from cvewatch.versions.rpm import is_ascii_number, parse_epoch
 
 

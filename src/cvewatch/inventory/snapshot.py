@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 
 from cvewatch.errors import InputError
-from cvewatch.inventory.packages import ChangelogEntry, PatchFile, SourcePackage, TriageFile
 from cvewatch.limits import MAX_INPUT_BYTES, check_records, load_json, too_large
+from cvewatch.model.packages import ChangelogEntry, PatchFile, SourcePackage, TriageFile
 from cvewatch.versions.rpm import MAX_EPOCH, parse_epoch
 
 FORMAT = "cvewatch-release-snapshot/1"

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cvewatch.inventory.packages import Problem, SourcePackage
 from cvewatch.inventory.specfile import parse_spec
 from cvewatch.inventory.treefiles import Folder, SpecTree
+from cvewatch.model.packages import Problem, SourcePackage
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cvewatch.errors import InputError
-from cvewatch.inventory.packages import Problem
 from cvewatch.limits import file_kind, read_fd, too_large
+from cvewatch.model.packages import Problem
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
 

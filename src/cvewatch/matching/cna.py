@@ -23,11 +23,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.mapping import PackageNames
 from cvewatch.matching.outcome import CriterionResult, Decision
-from cvewatch.sources.cve5 import AffectedEntry, AffectedVersion, Cve5Record, name_key
-from cvewatch.sources.records import CvssMetric, Description, Vulnerability
+from cvewatch.model.cve5 import AffectedEntry, AffectedVersion, Cve5Record, name_key
+from cvewatch.model.packages import SourcePackage
+from cvewatch.model.records import CvssMetric, Description, Vulnerability
 from cvewatch.versions.upstream import compare_upstream
 
 DISTRIBUTION_VENDORS = frozenset(

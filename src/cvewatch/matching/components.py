@@ -34,7 +34,11 @@ from importlib import resources
 from pathlib import Path
 
 from cvewatch.errors import ConfigError
-from cvewatch.inventory.components import (
+from cvewatch.matching.cna import cve5_metrics, describes_another_distribution, judge_entry, normalize
+from cvewatch.matching.outcome import Decision
+from cvewatch.matching.rules import CriteriaIndex, cpe_fields, fixed_in, judge_criterion, make_verdict
+from cvewatch.matching.severity import Assessment, assess
+from cvewatch.model.components import (
     KIND_BUNDLED,
     KIND_CARGO,
     KIND_GENERIC,
@@ -48,15 +52,11 @@ from cvewatch.inventory.components import (
     ORIGIN_SBOM,
     Component,
 )
-from cvewatch.inventory.packages import SourcePackage
-from cvewatch.matching.cna import cve5_metrics, describes_another_distribution, judge_entry, normalize
-from cvewatch.matching.outcome import Decision
-from cvewatch.matching.rules import CriteriaIndex, cpe_fields, fixed_in, judge_criterion, make_verdict
-from cvewatch.matching.severity import Assessment, assess
-from cvewatch.matching.verdict import Evidence, Status, Verdict
-from cvewatch.sources.cve5 import AffectedEntry, Cve5Record
-from cvewatch.sources.records import CpeMatch, Vulnerability
-from cvewatch.tracking.triage import TriageRecord
+from cvewatch.model.cve5 import AffectedEntry, Cve5Record
+from cvewatch.model.packages import SourcePackage
+from cvewatch.model.records import CpeMatch, Vulnerability
+from cvewatch.model.triage import TriageRecord
+from cvewatch.model.verdicts import Evidence, Status, Verdict
 from cvewatch.versions.rpm import EVR
 from cvewatch.versions.upstream import compare_upstream
 

@@ -22,14 +22,7 @@ from dataclasses import dataclass, field, replace
 from functools import cmp_to_key
 from typing import Any
 
-from cvewatch.inventory.components import (
-    KIND_GOLANG_STDLIB,
-    KIND_TOOLCHAIN,
-    Component,
-    resolve_toolchain,
-    toolchain_requirements,
-)
-from cvewatch.inventory.packages import SourcePackage
+from cvewatch.inventory.components import resolve_toolchain, toolchain_requirements
 from cvewatch.matching.components import (
     ComponentFacts,
     ComponentIndex,
@@ -38,8 +31,10 @@ from cvewatch.matching.components import (
     judge_component,
 )
 from cvewatch.matching.outcome import Decision
-from cvewatch.sources.cve5 import Cve5Record
-from cvewatch.sources.records import Vulnerability
+from cvewatch.model.components import KIND_GOLANG_STDLIB, KIND_TOOLCHAIN, Component
+from cvewatch.model.cve5 import Cve5Record
+from cvewatch.model.packages import SourcePackage
+from cvewatch.model.records import Vulnerability
 from cvewatch.versions.upstream import compare_upstream
 
 _ukey = cmp_to_key(compare_upstream)

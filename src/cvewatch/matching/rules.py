@@ -25,15 +25,15 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from cvewatch.errors import InputError
-from cvewatch.inventory.packages import SourcePackage, TriageFile
 from cvewatch.matching.cna import cve5_metrics, judge_cna
 from cvewatch.matching.mapping import PackageNames
 from cvewatch.matching.outcome import CriterionResult, Decision
 from cvewatch.matching.severity import Assessment, assess
-from cvewatch.matching.verdict import Evidence, Status, Verdict
-from cvewatch.sources.cve5 import Cve5Record
-from cvewatch.sources.records import CpeMatch, Vulnerability
-from cvewatch.tracking.triage import TriageRecord
+from cvewatch.model.cve5 import Cve5Record
+from cvewatch.model.packages import SourcePackage, TriageFile
+from cvewatch.model.records import CpeMatch, Vulnerability
+from cvewatch.model.triage import TriageRecord
+from cvewatch.model.verdicts import Evidence, Status, Verdict
 from cvewatch.versions.rpm import EVR
 from cvewatch.versions.upstream import compare_upstream, in_range, with_update
 

@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from cvewatch.inventory.binaries import BinaryIndex, ImagePackages
-from cvewatch.inventory.packages import InstalledPackage, SourcePackage
 from cvewatch.matching.cna import CnaIndex, package_aliases
 from cvewatch.matching.components import (
     ComponentFacts,
@@ -21,10 +20,11 @@ from cvewatch.matching.components import (
 )
 from cvewatch.matching.mapping import PackageMapping, PackageNames
 from cvewatch.matching.rules import CriteriaIndex, Relevance, decide, distro_cves, sort_verdicts
-from cvewatch.matching.verdict import Verdict
-from cvewatch.sources.cve5 import Cve5Record
-from cvewatch.sources.records import Vulnerability
-from cvewatch.tracking.triage import TriageRecord
+from cvewatch.model.cve5 import Cve5Record
+from cvewatch.model.packages import InstalledPackage, SourcePackage
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.triage import TriageRecord
+from cvewatch.model.verdicts import Verdict
 from cvewatch.versions.rpm import EVR
 
 

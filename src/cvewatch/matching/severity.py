@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cvewatch.matching.verdict import CvssSummary, Evidence, Severity
-from cvewatch.sources.records import CvssMetric
+from cvewatch.model.records import CvssMetric
+from cvewatch.model.verdicts import CvssSummary, Evidence, Severity
 
 # NVD's own (Primary) v3.x first, then a CNA's v3.x, then v4.0, then v2.
 _PREFERENCE = {

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.mapping import PackageMapping, VendorProduct
+from cvewatch.model.packages import SourcePackage
 
 _PREFIXES = ("python3-", "python-", "perl-", "golang-", "rust-", "nodejs-", "ruby-", "lib")
 _GENERIC_HOSTS = {

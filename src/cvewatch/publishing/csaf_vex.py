@@ -57,10 +57,11 @@ from cvss.exceptions import CVSSError
 from packageurl import PackageURL
 
 from cvewatch.errors import InputError
-from cvewatch.matching.verdict import Evidence, Status, Verdict
-from cvewatch.publishing.interface import DocumentPublisher, PublishedDocument, PublishedState, Publisher
+from cvewatch.model.published import PublishedState
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.verdicts import Evidence, Status, Verdict
+from cvewatch.publishing.interface import DocumentPublisher, PublishedDocument, Publisher
 from cvewatch.publishing.revisions import revise_document
-from cvewatch.sources.records import Vulnerability
 from cvewatch.versions.rpm import EVR
 
 __all__ = [

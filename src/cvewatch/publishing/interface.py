@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-from cvewatch.matching.verdict import Verdict
-from cvewatch.sources.records import Vulnerability
+from cvewatch.model.published import PublishedState
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.verdicts import Verdict
 
 DEMO_PUBLISHER_NAME = "cvewatch demo distribution"
 DEMO_PUBLISHER_NAMESPACE = "https://cvewatch.example/"
@@ -84,25 +84,6 @@ class DocumentPublisher(ABC):
         writes ``doc`` as rendered and keeps nothing.
         """
         return doc, None
-
-
-@dataclass(frozen=True, slots=True)
-class PublishedState:
-    """What was last published under a document id (the store's ``published_documents``).
-
-    ``digest`` is a digest of the content without its tracking block; ``tracking`` the tracking block as
-    published (version, revision history, dates), so unchanged content is written with the same bytes;
-    ``facets`` per-section digests and product statuses, to say what a new revision changed.
-    """
-
-    document_id: str
-    format: str
-    path: str
-    digest: str
-    version: int
-    tracking: dict[str, Any]
-    facets: dict[str, str]
-    changed_at: datetime
 
 
 def write_documents(docs: Iterable[PublishedDocument], out_dir: Path) -> list[Path]:

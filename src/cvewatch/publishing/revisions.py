@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from cvewatch.publishing.interface import PublishedState
+from cvewatch.model.published import PublishedState
 
 __all__ = ["change_summary", "content_digest", "facets", "revise_document"]
 

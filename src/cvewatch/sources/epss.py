@@ -16,10 +16,10 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from cvewatch.errors import InputError
+from cvewatch.model.exploits import EpssFile, EpssScore
+from cvewatch.model.records import CVE_ID_RE, RecordProblem, text_problem
+from cvewatch.redact import redact_url
 from cvewatch.sources.cve5 import read_location
-from cvewatch.sources.interface import RecordProblem
-from cvewatch.sources.records import CVE_ID_RE, text_problem
-from cvewatch.sources.redact import redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -30,21 +30,6 @@ __all__ = ["EPSS_URL", "EpssFile", "EpssReport", "EpssScore", "import_epss", "pa
 EPSS_URL = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
 _MAX_PROBLEMS = 1000
 MAX_MODEL_VERSION = 40  # the store's column (epss_scores.model_version)
-
-
-@dataclass(frozen=True, slots=True)
-class EpssScore:
-    cve_id: str
-    score: float  # probability of exploitation activity in the next 30 days, 0..1
-    percentile: float  # 0..1
-
-
-@dataclass(frozen=True, slots=True)
-class EpssFile:
-    model_version: str | None
-    score_date: date | None
-    scores: tuple[EpssScore, ...]
-    problems: tuple[RecordProblem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

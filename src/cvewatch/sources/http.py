@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import httpx
 
 from cvewatch.errors import ConfigError, CvewatchError
-from cvewatch.sources.redact import redact_text
+from cvewatch.redact import redact_text
 
 __all__ = [
     "SENSITIVE_HEADERS",

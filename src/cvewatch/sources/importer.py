@@ -9,7 +9,8 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from cvewatch.sources.interface import RecordProblem, Source
+from cvewatch.model.records import RecordProblem
+from cvewatch.sources.interface import Source
 from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import finish_run, mark_success, start_run
 from cvewatch.store.vulnerabilities import UpsertStats, upsert_batch

@@ -1,7 +1,7 @@
 """The interface every vulnerability source implements.
 
 A source (NVD files, the NVD API, CVE JSON 5, KEV, ...) yields :class:`SourceItem` values: each holds
-either a normalized :class:`~cvewatch.sources.records.Vulnerability` or a :class:`RecordProblem` saying why
+either a normalized :class:`~cvewatch.model.records.Vulnerability` or a :class:`RecordProblem` saying why
 one record (or one file) could not be read. A bad record never stops a source; a source raises only when it
 cannot start at all (for instance :class:`~cvewatch.errors.InputError` for a path that does not exist).
 """
@@ -12,27 +12,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from cvewatch.sources.records import Vulnerability
+from cvewatch.model.records import RecordProblem, Vulnerability
 
 __all__ = ["RecordProblem", "Source", "SourceItem", "split_items"]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordProblem:
-    """A record or a file that a source could not turn into a :class:`Vulnerability`.
-
-    ``origin`` names where the data came from (a file path, a URL); ``record_id`` is the CVE id when one could
-    be read (it may be malformed: it is reported as found), else ``None``.
-    """
-
-    origin: str
-    record_id: str | None
-    message: str
-
-    def __str__(self) -> str:
-        if self.record_id is None:
-            return f"{self.origin}: {self.message}"
-        return f"{self.origin} [{self.record_id}]: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)

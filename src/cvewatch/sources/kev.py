@@ -16,10 +16,10 @@ import orjson
 
 from cvewatch.errors import InputError, RecordError
 from cvewatch.limits import json_error
+from cvewatch.model.exploits import KevCatalog, KevEntry
+from cvewatch.model.records import CVE_ID_RE, RecordProblem, text_problem
+from cvewatch.redact import redact_url
 from cvewatch.sources.cve5 import read_location
-from cvewatch.sources.interface import RecordProblem
-from cvewatch.sources.records import CVE_ID_RE, text_problem
-from cvewatch.sources.redact import redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -33,30 +33,6 @@ KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulner
 MAX_NAME = 200  # vendorProject, product
 MAX_RANSOMWARE = 20
 MAX_CATALOG_VERSION = 40
-
-
-@dataclass(frozen=True, slots=True)
-class KevEntry:
-    cve_id: str
-    vendor_project: str | None
-    product: str | None
-    name: str | None  # vulnerabilityName
-    date_added: date | None
-    short_description: str | None
-    required_action: str | None
-    due_date: date | None
-    known_ransomware: str | None  # "Known" or "Unknown"
-    notes: str | None
-    cwes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class KevCatalog:
-    catalog_version: str | None
-    date_released: datetime | None
-    count: int | None  # as the feed states it
-    entries: tuple[KevEntry, ...]
-    problems: tuple[RecordProblem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,8 @@ from sqlalchemy import Engine
 
 from cvewatch import __version__
 from cvewatch.errors import ConfigError, CvewatchError
+from cvewatch.model.records import CVE_ID_RE, RecordProblem, Vulnerability
+from cvewatch.redact import redact_url
 from cvewatch.sources.http import (
     BadResponse,
     FetchError,
@@ -61,10 +63,7 @@ from cvewatch.sources.http import (
     RetryPolicy,
     describe_response,
 )
-from cvewatch.sources.interface import RecordProblem
 from cvewatch.sources.nvd_json import iter_document, nul_free
-from cvewatch.sources.records import CVE_ID_RE, Vulnerability
-from cvewatch.sources.redact import redact_url
 from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import (
     add_run_progress,

@@ -28,11 +28,11 @@ from sqlalchemy import Engine
 
 from cvewatch.errors import InputError
 from cvewatch.limits import MAX_NVD_FILE_BYTES, json_error, read_input
+from cvewatch.model.records import Vulnerability
+from cvewatch.redact import redact_url
 from cvewatch.sources.http import BadResponse, HttpClient, RetryPolicy
 from cvewatch.sources.nvd_api import bulk_gc
 from cvewatch.sources.nvd_json import iter_document, nul_free
-from cvewatch.sources.records import Vulnerability
-from cvewatch.sources.redact import redact_url
 from cvewatch.store.db import refresh_statistics
 from cvewatch.store.sync_runs import finish_run, load_cursor, mark_success, start_run
 from cvewatch.store.vulnerabilities import UpsertStats, upsert_batch

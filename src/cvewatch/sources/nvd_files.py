@@ -18,9 +18,9 @@ import orjson
 
 from cvewatch.errors import InputError
 from cvewatch.limits import MAX_NVD_FILE_BYTES, json_error, read_input
-from cvewatch.sources.interface import RecordProblem, Source, SourceItem
+from cvewatch.model.records import RecordProblem, Vulnerability
+from cvewatch.sources.interface import Source, SourceItem
 from cvewatch.sources.nvd_json import iter_document, nul_free
-from cvewatch.sources.records import Vulnerability
 
 __all__ = ["DEFAULT_MAX_BYTES", "NvdFileSource", "newest_by_id", "read_file"]
 

@@ -4,7 +4,7 @@ Pure functions over already-decoded JSON values: no I/O. Unknown keys are ignore
 fkie-cad/nvd-json-data-feeds add ``affected`` and ``metrics.ssvcV203``). Anything present but of the wrong
 type makes the whole record malformed: :func:`parse_cve` raises :class:`~cvewatch.errors.RecordError`, and
 :func:`iter_document` reports a :class:`~cvewatch.sources.interface.RecordProblem` and goes on. So does a
-record the store could not keep as it is (:func:`~cvewatch.sources.records.storage_problem`: a NUL
+record the store could not keep as it is (:func:`~cvewatch.model.records.storage_problem`: a NUL
 character in any text, a value longer than its column, an id longer than 32 characters): PostgreSQL would
 refuse the whole page or file for it.
 """
@@ -17,8 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from cvewatch.errors import RecordError
-from cvewatch.sources.interface import RecordProblem
-from cvewatch.sources.records import (
+from cvewatch.model.records import (
     CVE_ID_RE,
     MAX_CPE_PART,
     MAX_CVSS_VERSION,
@@ -35,6 +34,7 @@ from cvewatch.sources.records import (
     CpeMatch,
     CvssMetric,
     Description,
+    RecordProblem,
     Reference,
     Vulnerability,
     storage_problem,

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Select, Table, delete, insert, select, update
 
 from cvewatch.errors import NotFoundError
-from cvewatch.inventory.components import BUILD_ORIGINS, SPEC_ORIGINS, Component, spec_components
-from cvewatch.inventory.packages import SourcePackage
+from cvewatch.model.components import BUILD_ORIGINS, SPEC_ORIGINS, Component
+from cvewatch.model.packages import SourcePackage
 from cvewatch.store.models import ComponentRow, ReleaseRow, SourcePackageRow
 
 T_COMP: Table = ComponentRow.__table__  # type: ignore[assignment]
@@ -182,30 +182,25 @@ def replace_build_components(
 def replace_spec_components(
     conn: Connection,
     release: str,
-    packages: Sequence[SourcePackage],
+    derived: Mapping[str, Sequence[Component]],
     *,
     saved: Mapping[str, Sequence[Component]] | None = None,
     only: Collection[str] | None = None,
 ) -> tuple[int, int]:
-    """Derive the bundled-tag and toolchain components of every stored package of the release (or of the
-    ``only`` ones: a partial load leaves the others alone) from ``packages`` (the whole tree: toolchain
-    versions are resolved against all its specs, several golang specs included), replace what changed,
-    and put back ``saved`` build components a reload dropped. Returns (components stored, packages whose
-    components changed)."""
+    """Make the bundled-tag and toolchain components of every stored package of the release (or of the
+    ``only`` ones: a partial load leaves the others alone) those ``derived`` from its spec (by package
+    name; a package not in it has none), replace what changed, and put back ``saved`` build components a
+    reload dropped. Returns (components stored, packages whose components changed)."""
     ids = _package_ids(conn, release)
     if only is not None:
         ids = {name: sid for name, sid in ids.items() if name in only}
-    by_name: dict[str, SourcePackage] = {}
-    for p in packages:
-        by_name[p.name] = p  # the last spec of a name is the stored one (as in replace_release_packages)
     old = _read(conn, sorted(ids.values()), SPEC_ORIGINS)
     have_build = _read(conn, sorted(ids.values()), BUILD_ORIGINS)
     changed: list[int] = []
     rows: list[dict[str, object]] = []
     stored = 0
     for name, sid in sorted(ids.items()):
-        pkg = by_name.get(name)
-        want = spec_components(pkg, packages) if pkg is not None else []
+        want = derived.get(name, ())
         stored += len(want)
         if sorted((*c.key, c.detail) for c in want) != sorted((*c.key, c.detail) for c in old.get(sid, [])):
             changed.append(sid)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, or_, select
 
-from cvewatch.sources.cve5 import (
+from cvewatch.model.cve5 import (
     AffectedEntry,
     AffectedVersion,
     Cve5Metric,

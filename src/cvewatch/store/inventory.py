@@ -10,13 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, String, Table, cast, delete, func, insert, select, true
 
 from cvewatch.errors import NotFoundError
-from cvewatch.inventory.packages import (
-    ChangelogEntry,
-    InstalledPackage,
-    PatchFile,
-    SourcePackage,
-    TriageFile,
-)
+from cvewatch.model.packages import ChangelogEntry, InstalledPackage, PatchFile, SourcePackage, TriageFile
 from cvewatch.store.components import insert_spec_facts, load_spec_facts
 from cvewatch.store.models import (
     BinaryPackageRow,

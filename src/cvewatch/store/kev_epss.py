@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select
 
-from cvewatch.sources.epss import EpssFile
-from cvewatch.sources.kev import KevCatalog
+from cvewatch.model.exploits import EpssFile, KevCatalog
 from cvewatch.store.models import EpssScoreRow, KevEntryRow
 
 __all__ = [

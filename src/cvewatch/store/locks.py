@@ -13,7 +13,7 @@ A process that finds a lock taken either fails at once (``wait=0``) or waits up 
 server's (``pg_advisory_lock`` under ``lock_timeout``): the lock passes to a waiter as soon as it is released.
 An in-memory SQLite store needs no lock (no other process can open it).
 
-This module holds the mechanism only; :mod:`cvewatch.tracking.lock` (the run lock) and
+This module holds the mechanism only; :mod:`cvewatch.store.runlock` (the run lock) and
 :func:`cvewatch.store.db.upgrade` (migrations) say when each lock is taken.
 """
 

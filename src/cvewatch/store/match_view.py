@@ -36,7 +36,7 @@ import orjson
 from sqlalchemy import Connection, Table, bindparam, text
 
 from cvewatch.gcpause import gc_paused
-from cvewatch.sources.records import ConfigNode, Configuration, CpeMatch, CvssMetric, Vulnerability
+from cvewatch.model.records import ConfigNode, Configuration, CpeMatch, CvssMetric, Vulnerability
 from cvewatch.store.vulnerabilities import T_CONF, T_CPE, T_METRIC, T_NODE, T_VULN
 
 CHUNK = 10_000  # ids per statement

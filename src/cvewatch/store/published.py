@@ -7,7 +7,7 @@ from datetime import UTC
 
 from sqlalchemy import Connection, Table, delete, insert, select
 
-from cvewatch.publishing.interface import PublishedState
+from cvewatch.model.published import PublishedState
 from cvewatch.store.models import PublishedDocumentRow
 
 T_PUBLISHED: Table = PublishedDocumentRow.__table__  # type: ignore[assignment]

@@ -1,7 +1,7 @@
 """The record of every sync run, and each source's sync state.
 
 A run's ``origin`` and ``messages`` are stored and read back with the URLs in them redacted
-(:func:`~cvewatch.sources.redact.redact_text`): a user name, password or ``apiKey=`` given in a URL never
+(:func:`~cvewatch.redact.redact_text`): a user name, password or ``apiKey=`` given in a URL never
 reaches the store or ``sync status``, and rows written before this was so are redacted when read.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, update
 
-from cvewatch.sources.redact import redact_text
+from cvewatch.redact import redact_text
 from cvewatch.store.models import SyncRetryRow, SyncRunRow, SyncStateRow
 
 T_RUN: Table = SyncRunRow.__table__  # type: ignore[assignment]

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Table, insert, or_, select
 
-from cvewatch.matching.verdict import Status
+from cvewatch.model.triage import TriageRecord
+from cvewatch.model.verdicts import Status
 from cvewatch.store.inventory import T_RELEASE, release_id
 from cvewatch.store.models import TriageRecordRow
-from cvewatch.tracking.triage import TriageRecord
 
 T_TRIAGE_RECORD: Table = TriageRecordRow.__table__  # type: ignore[assignment]
 

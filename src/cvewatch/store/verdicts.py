@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, sel
 from sqlalchemy.exc import IntegrityError
 
 from cvewatch.errors import StoreError
-from cvewatch.matching.verdict import CvssSummary, Evidence, Severity, Status, Verdict
+from cvewatch.model.verdicts import CvssSummary, Evidence, Severity, Status, Verdict
 from cvewatch.store.db import db_error_line
 from cvewatch.store.inventory import image_id, release_id
 from cvewatch.store.models import VerdictRow

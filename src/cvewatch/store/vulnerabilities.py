@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Dialect, Table, delete, func, insert, select
 
-from cvewatch.sources.records import (
+from cvewatch.model.records import (
     ConfigNode,
     Configuration,
     CpeMatch,

@@ -217,3 +217,21 @@ def _cpe_match_problem(cm: CpeMatch) -> str | None:
             product, "the criteria's product", MAX_CPE_PART
         )
     return problem
+
+
+@dataclass(frozen=True, slots=True)
+class RecordProblem:
+    """A record or a file that a source could not turn into a :class:`Vulnerability`.
+
+    ``origin`` names where the data came from (a file path, a URL); ``record_id`` is the CVE id when one could
+    be read (it may be malformed: it is reported as found), else ``None``.
+    """
+
+    origin: str
+    record_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.record_id is None:
+            return f"{self.origin}: {self.message}"
+        return f"{self.origin} [{self.record_id}]: {self.message}"

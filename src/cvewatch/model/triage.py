@@ -11,8 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from cvewatch.errors import InputError
-from cvewatch.matching.verdict import Status
-from cvewatch.sources.records import validate_cve_id
+from cvewatch.model.records import validate_cve_id
+from cvewatch.model.verdicts import Status
 from cvewatch.versions.rpm import EVR
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from cvewatch.config import Settings, validate_cron
 from cvewatch.errors import ConfigError, CvewatchError
 from cvewatch.store.locks import OnWait
-from cvewatch.tracking.lock import LockHeld, run_lock
+from cvewatch.store.runlock import LockHeld, run_lock
 
 __all__ = [
     "JobReport",
@@ -169,7 +169,7 @@ def _sync_steps(settings: Settings) -> list[tuple[str, Callable[[Engine], str]]]
 
 
 def _scan_steps(settings: Settings) -> list[tuple[str, Callable[[Engine], str]]]:
-    from cvewatch.matching.runner import ScanResult, run_scan
+    from cvewatch.services.scan import ScanResult, run_scan
 
     def summary(result: ScanResult) -> str:
         counts: dict[str, int] = {}
@@ -238,7 +238,7 @@ def run_once(
     on_wait: OnWait | None = None,
 ) -> JobReport:
     """Run the job now under the run lock of the store at ``url`` (migrated first when behind).
-    Raises :class:`~cvewatch.tracking.lock.LockHeld` when another run holds the lock (after waiting up to
+    Raises :class:`~cvewatch.store.runlock.LockHeld` when another run holds the lock (after waiting up to
     ``wait`` seconds for it: by default not at all, the next fire time tries again). The job's steps call
     the same functions the commands do; none of them takes the lock again (it is re-entrant if one did)."""
     from cvewatch.store.db import open_engine

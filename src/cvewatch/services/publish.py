@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from cvewatch.matching.verdict import Verdict
+from cvewatch.model.verdicts import Verdict
 from cvewatch.publishing.interface import DocumentPublisher, PublishedDocument, write_documents
 from cvewatch.store.published import load_published, save_published
 from cvewatch.store.verdicts import load_verdicts

@@ -17,16 +17,17 @@ from functools import lru_cache
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
 from cvewatch.gcpause import gc_paused
-from cvewatch.inventory.components import KIND_TOOLCHAIN, TOOLCHAIN_PROVIDERS, Component
-from cvewatch.inventory.packages import SourcePackage
+from cvewatch.inventory.components import TOOLCHAIN_PROVIDERS
 from cvewatch.inventory.sbom import package_from_purl
 from cvewatch.matching.cna import package_aliases
 from cvewatch.matching.components import ComponentFacts, ComponentMapping, effective_components, search_terms
 from cvewatch.matching.mapping import PackageMapping
 from cvewatch.matching.rules import RULES_VERSION, distro_cves
 from cvewatch.matching.scan import group_by_source
-from cvewatch.matching.shards import ScanScope, decide_scope, load_records, run_full
-from cvewatch.matching.verdict import Verdict
+from cvewatch.model.components import KIND_TOOLCHAIN, Component
+from cvewatch.model.packages import SourcePackage
+from cvewatch.model.verdicts import Verdict
+from cvewatch.services.shards import ScanScope, decide_scope, load_records, run_full
 from cvewatch.store.components import load_components
 from cvewatch.store.cve5 import T_CVE5, cves_naming_cna
 from cvewatch.store.db import refresh_statistics
@@ -201,7 +202,7 @@ def run_scan(
     The packages' components (``inventory load-specs``/``load-sbom``) are matched too. With
     ``collect=False`` the scan does not hand back the scope's verdicts (``ScanResult.verdicts`` then holds
     only those an incremental scan evaluated, none for a full one); the store has them all. A full scan
-    runs in ``workers`` processes (default: :func:`cvewatch.matching.shards.default_workers`)."""
+    runs in ``workers`` processes (default: :func:`cvewatch.services.shards.default_workers`)."""
     mapping = mapping or _shipped_mapping()
     component_mapping = component_mapping or _shipped_component_mapping()
     digest = scan_digest(mapping, component_mapping)

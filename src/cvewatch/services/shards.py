@@ -26,18 +26,18 @@ from sqlalchemy import Connection, Engine
 from cvewatch.config import parse_workers
 from cvewatch.errors import StoreError
 from cvewatch.gcpause import gc_paused
-from cvewatch.inventory.packages import SourcePackage
 from cvewatch.matching.cna import vulnerability_from_cve5
 from cvewatch.matching.components import ComponentFacts
 from cvewatch.matching.mapping import PackageMapping
 from cvewatch.matching.scan import scan
-from cvewatch.matching.verdict import Verdict
-from cvewatch.sources.cve5 import Cve5Record
-from cvewatch.sources.records import Vulnerability
+from cvewatch.model.cve5 import Cve5Record
+from cvewatch.model.packages import SourcePackage
+from cvewatch.model.records import Vulnerability
+from cvewatch.model.triage import TriageRecord
+from cvewatch.model.verdicts import Verdict
 from cvewatch.store.cve5 import load_cve5
 from cvewatch.store.match_view import load_for_matching
 from cvewatch.store.verdicts import VerdictDiff, diff_verdicts, stored_digests
-from cvewatch.tracking.triage import TriageRecord
 from cvewatch.versions.rpm import EVR
 
 WORKERS_ENV = "CVEWATCH_SCAN_WORKERS"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from cvewatch.errors import InputError, NotFoundError
+from cvewatch.inventory.components import spec_components
 from cvewatch.inventory.imagelist import parse_package_text
-from cvewatch.inventory.packages import Problem, SourcePackage
 from cvewatch.inventory.tree import load_spec_tree
 from cvewatch.limits import read_input
+from cvewatch.model.components import Component
+from cvewatch.model.packages import Problem, SourcePackage
 from cvewatch.store.components import replace_spec_components, saved_build_components
 from cvewatch.store.inventory import load_release_packages, replace_image, replace_release_packages
 
@@ -62,10 +65,18 @@ def store_release(
             # a partial load derives the components of its own packages only: the others were derived
             # against the whole tree (several golang specs), which the store does not keep
             only = None if replace else {p.name for p in packages}
-            replace_spec_components(conn, release, wanted, saved=saved, only=only)
+            replace_spec_components(conn, release, derive_components(wanted), saved=saved, only=only)
         report.kept = len(kept)
         report.stored = len({p.name for p in wanted})
     return report
+
+
+def derive_components(packages: Sequence[SourcePackage]) -> dict[str, list[Component]]:
+    """The bundled-tag and toolchain components of each package, by name, derived against the whole tree
+    (toolchain versions resolve against all its specs, several golang specs included); for several specs
+    of one name the last is the stored one, as in ``replace_release_packages``."""
+    by_name = {p.name: p for p in packages}
+    return {name: spec_components(p, packages) for name, p in by_name.items()}
 
 
 def load_specs_into(
