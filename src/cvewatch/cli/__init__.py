@@ -23,7 +23,7 @@ from cvewatch.cli import (
     sync,
     triage,
 )
-from cvewatch.cli.common import State, err, out
+from cvewatch.cli.common import begin, err, out
 
 app = typer.Typer(
     name="cvewatch",
@@ -75,8 +75,7 @@ def main_options(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    State.db_url = db_url
-    State.lock_wait = wait
+    begin(db_url, wait)
 
 
 def _click_exception() -> type[Any]:

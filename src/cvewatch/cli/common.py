@@ -6,6 +6,8 @@ import contextlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -15,6 +17,7 @@ from rich.console import Console
 
 from cvewatch.cli.tables import Cell, Col, fits, print_table
 from cvewatch.errors import CvewatchError, StoreBusy
+from cvewatch.services.store import StoreOptions
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -33,33 +36,37 @@ err = Console(stderr=True)
 LOCK_HELD_EXIT = StoreBusy.exit_status
 
 
-class State:
-    """Global options, set by the main callback."""
+@dataclass
+class CliState:
+    """The options of one invocation (set by the main callback): which store, how long to wait for its
+    locks, and, inside a ``@writes`` command, what holds the run lock until the command ends."""
 
-    db_url: str | None = None
-    lock_wait: float | None = None  # --wait; None: the command's default
-    # inside a @writes command: what holds the run lock until the command ends
+    store: StoreOptions = field(default_factory=StoreOptions)
     run_stack: contextlib.ExitStack | None = None
 
 
-def store_url() -> str:
-    """The store's URL (``--db``, ``$CVEWATCH_DB`` or the default file), checked before anything is
-    created; only the default location's folder is made."""
-    from cvewatch.store.db import resolve_url
+_STATE: ContextVar[CliState] = ContextVar("cvewatch_cli_state")
 
-    return resolve_url(State.db_url)
+
+def state() -> CliState:
+    """This invocation's options (defaults outside a command, e.g. in a test calling a command function)."""
+    try:
+        return _STATE.get()
+    except LookupError:
+        fresh = CliState(StoreOptions(on_wait=say_waiting))
+        _STATE.set(fresh)
+        return fresh
+
+
+def begin(db_url: str | None, wait: float | None) -> None:
+    """Start an invocation with the global options ``--db`` and ``--wait``."""
+    _STATE.set(CliState(StoreOptions(db_url, wait, say_waiting)))
 
 
 def lock_wait(default: float | None = None) -> float:
     """Seconds to wait for a lock another process holds: ``--wait``, else ``default``, else
-    :data:`cvewatch.store.runlock.DEFAULT_WAIT`."""
-    if State.lock_wait is not None:
-        return State.lock_wait
-    if default is not None:
-        return default
-    from cvewatch.store.runlock import DEFAULT_WAIT
-
-    return DEFAULT_WAIT
+    :data:`cvewatch.services.store.DEFAULT_WAIT`."""
+    return state().store.lock_wait(default)
 
 
 def say_waiting(kind: LockKind, holder: LockInfo, wait: float) -> None:
@@ -77,20 +84,18 @@ def say_waiting(kind: LockKind, holder: LockInfo, wait: float) -> None:
 def locked_store_url() -> str:
     """The store's URL; inside a ``@writes`` command the run lock is taken first (once: the lock is
     re-entrant), waiting for another run up to ``--wait`` seconds."""
-    url = store_url()
-    if State.run_stack is not None:
-        from cvewatch.store.runlock import run_lock
-
-        State.run_stack.enter_context(run_lock(url, wait=lock_wait(), on_wait=say_waiting))
+    current = state()
+    url = current.store.resolved_url()
+    if current.run_stack is not None:
+        current.run_stack.enter_context(current.store.run_lock())
     return url
 
 
 def engine() -> Engine:
     """The store, migrated to head (waiting for another process's migration as for the run lock); inside
     a ``@writes`` command, under the run lock."""
-    from cvewatch.store.db import open_engine
-
-    return open_engine(locked_store_url(), wait=lock_wait(), on_wait=say_waiting)
+    locked_store_url()
+    return state().store.open()
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -138,12 +143,13 @@ def writes(fn: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        current = state()
         with contextlib.ExitStack() as stack:
-            State.run_stack = stack
+            current.run_stack = stack
             try:
                 return fn(*args, **kwargs)
             finally:
-                State.run_stack = None
+                current.run_stack = None
 
     return wrapper
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems, table, writes
+from cvewatch.cli.common import engine, handled, out, print_json, report_problems, table, writes
 from cvewatch.cli.inventory import app as inventory_app
 from cvewatch.cli.tables import Col
 
@@ -27,36 +27,26 @@ def load_sbom(
     json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Store the components of one source package from its build SBOM or `go version -m` output."""
-    from cvewatch.inventory.components import read_component_file
-    from cvewatch.model.components import ORIGIN_GO_VERSION_M, ORIGIN_SBOM
-    from cvewatch.store.components import replace_build_components
+    from cvewatch.services.components import load_build_record
 
-    result = read_component_file(file)
-    report_problems(result.problems)
-    if not result.components:
-        fail(f"no component could be read from {file}")
-    origin = ORIGIN_GO_VERSION_M if result.format == "go-version-m" else ORIGIN_SBOM
-    with engine().begin() as conn:
-        stored, changed = replace_build_components(conn, release, package, result.components, origin=origin)
+    report = load_build_record(engine(), file, package=package, release=release)
+    report_problems(report.problems)
     if json_out:
         print_json(
             {
-                "package": package,
-                "release": release,
-                "format": result.format,
-                "origin": origin,
-                "components": stored,
-                "changed": changed,
-                "kinds": {
-                    k: sum(1 for c in result.components if c.kind == k)
-                    for k in sorted({c.kind for c in result.components})
-                },
+                "package": report.package,
+                "release": report.release,
+                "format": report.format,
+                "origin": report.origin,
+                "components": report.stored,
+                "changed": report.changed,
+                "kinds": report.kinds,
             }
         )
         return
     out.print(
-        f"{package} ({release}): {stored} components from {file} ({result.format}"
-        f"{', changed' if changed else ', unchanged'}; {len(result.problems)} problems)",
+        f"{package} ({release}): {report.stored} components from {file} ({report.format}"
+        f"{', changed' if report.changed else ', unchanged'}; {len(report.problems)} problems)",
         highlight=False,
     )
 
@@ -67,20 +57,9 @@ def rebuild_plan(
     json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Packages to rebuild after a toolchain or vendored-module fix, with the CVEs each rebuild closes."""
-    from sqlalchemy import select
+    from cvewatch.services.components import rebuild_plan as plan
 
-    from cvewatch.matching.components import ComponentMapping
-    from cvewatch.matching.rebuild import plan_rebuilds
-    from cvewatch.services.scan import component_candidate_cves, load_component_facts
-    from cvewatch.services.shards import load_records
-    from cvewatch.store.inventory import T_RELEASE, load_release_packages
-
-    with engine().connect() as conn:
-        specs = load_release_packages(conn, release)
-        dist = conn.execute(select(T_RELEASE.c.dist).where(T_RELEASE.c.name == release)).scalar()
-        facts = load_component_facts(conn, release, specs, ComponentMapping.load())
-        vulns, cna = load_records(conn, component_candidate_cves(conn, specs, facts))
-    items = plan_rebuilds(vulns, cna, specs, facts, dist=dist)
+    items = plan(engine(), release)
     if json_out:
         print_json({"release": release, "packages": [i.to_json() for i in items]})
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cvewatch.cli.common import handled, lock_wait, locked_store_url, out, say_waiting, writes
+from cvewatch.cli.common import handled, locked_store_url, out, state, writes
 
 app = typer.Typer(help="The store: migrations.", no_args_is_help=True)
 
@@ -14,10 +14,8 @@ app = typer.Typer(help="The store: migrations.", no_args_is_help=True)
 @writes
 def upgrade() -> None:
     """Run pending migrations (they also run on first use)."""
-    from cvewatch.store.db import check_url, make_engine
-    from cvewatch.store.db import upgrade as run_upgrade
+    from cvewatch.services.store import upgrade_store
 
-    url = locked_store_url()
-    rev = run_upgrade(make_engine(url), wait=lock_wait(), on_wait=say_waiting)
-    shown = check_url(url).render_as_string(hide_password=True)
+    locked_store_url()
+    rev, shown = upgrade_store(state().store)
     out.print(f"store at revision {rev}: {shown}", highlight=False)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cvewatch.cli.common import State, handled, locked_store_url, out, print_summary, writes
+from cvewatch.cli.common import handled, locked_store_url, out, print_summary, state, writes
 
 
 @handled
@@ -23,11 +23,10 @@ def demo(
 
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out: {out_dir} exists and is not a folder")
-    if State.db_url is not None:  # a store of the user's (else the demo's own, in --out)
+    db_url = state().store.url
+    if db_url is not None:  # a store of the user's (else the demo's own, in --out)
         locked_store_url()
-    result = run_demo(
-        out_dir, db_url=State.db_url, say=lambda s: out.print(s, highlight=False, soft_wrap=True)
-    )
+    result = run_demo(out_dir, db_url=db_url, say=lambda s: out.print(s, highlight=False, soft_wrap=True))
     print_summary(result.verdicts, f"release {result.release}: verdicts by status and severity")
     print_summary(result.image_verdicts, f"node image {result.image}")
     out.print(f"store: {result.db_url}", highlight=False, soft_wrap=True)

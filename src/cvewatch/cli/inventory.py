@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from cvewatch.cli.common import engine, fail, handled, out, print_json, report_problems, table, writes
 from cvewatch.cli.tables import Col
-
-if TYPE_CHECKING:
-    from cvewatch.model.packages import InstalledPackage
 
 app = typer.Typer(help="Load the distribution's packages: spec trees and node images.", no_args_is_help=True)
 
@@ -73,13 +70,9 @@ def load_image(
     """Read a node image's installed packages (replacing an image of the same name)."""
     from cvewatch.cli.values import new_name
     from cvewatch.services.inventory import load_image_into
-    from cvewatch.store.inventory import release_id
 
     new_name(name, "--name", limit=200)
-    store = engine()
-    with store.connect() as conn:
-        release_id(conn, release)
-    report = load_image_into(store, file, name=name, release=release)
+    report = load_image_into(engine(), file, name=name, release=release)
     report_problems(report.problems)
     out.print(
         f"image {name}: {report.packages} installed packages ({len(report.problems)} problems)",
@@ -93,31 +86,13 @@ def load_image(
 @handled
 def releases(json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
     """The releases in the store."""
-    from cvewatch.store.inventory import list_releases
+    from cvewatch.services.inventory import releases as list_releases
 
-    with engine().connect() as conn:
-        rows = list_releases(conn)
+    rows = list_releases(engine())
     if json_out:
         print_json([{"release": n, "packages": c} for n, c in rows])
         return
     table([Col("release"), Col("source packages", "num")], [[n, str(c)] for n, c in rows])
-
-
-def _image_packages(ref: str) -> tuple[list[InstalledPackage], str]:
-    """A file's packages when ``ref`` is an existing path, else the store's image of that name."""
-    path = Path(ref)
-    if path.exists():
-        from cvewatch.inventory.imagelist import parse_package_list
-
-        result = parse_package_list(path)
-        report_problems(result.problems)
-        if not result.packages:
-            fail(f"no package could be read from {path}")
-        return list(result.packages), f"{path} ({result.format})"
-    from cvewatch.store.inventory import load_image_packages
-
-    with engine().connect() as conn:
-        return load_image_packages(conn, ref), f"image {ref}"
 
 
 @app.command("diff")
@@ -132,11 +107,12 @@ def diff(
     json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """What changed between two node images: added, removed, upgraded and downgraded packages."""
-    from cvewatch.inventory.diff import diff_packages, evr_label
+    from cvewatch.inventory.diff import evr_label
+    from cvewatch.services.inventory import diff_images
 
-    old, label_a = _image_packages(image_a)
-    new, label_b = _image_packages(image_b)
-    result = diff_packages(old, new)
+    a, b, result = diff_images(engine(), image_a, image_b)
+    report_problems([*a.problems, *b.problems])
+    label_a, label_b = a.label, b.label
     if json_out:
         print_json({"from": image_a, "to": image_b, **result.to_dict()})
         return

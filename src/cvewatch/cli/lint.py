@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cvewatch.cli.common import fail, handled, out, print_json, table
+from cvewatch.cli.common import handled, out, print_json, table
 from cvewatch.cli.tables import Col
 
 
@@ -22,14 +22,11 @@ def lint(
 ) -> None:
     """Check specs, patch files, %changelog and .nopatch files. Exit status 1 on any error finding."""
     from cvewatch.cli.values import dist_tag
-    from cvewatch.inventory.lint import RULES, SEVERITY_ORDER, lint_tree
+    from cvewatch.inventory.lint import RULES, SEVERITY_ORDER
+    from cvewatch.services.inventory import lint_specs
 
     dist_tag(dist)
-    if not specs_dir.is_dir():
-        fail(f"not a folder: {specs_dir}")
-    result = lint_tree(specs_dir, dist=dist)
-    if result.specs == 0:
-        fail(f"no spec file in {specs_dir}")
+    result = lint_specs(specs_dir, dist=dist)
     if json_out:
         print_json([f.to_dict() for f in result.findings])
     else:

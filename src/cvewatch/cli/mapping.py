@@ -50,27 +50,14 @@ def suggest_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Propose CPE names for packages, from the CPE names in the store, spec URLs and an upstream manifest."""
-    from cvewatch.cli.values import require_packages
     from cvewatch.matching.mapping import PackageMapping
-    from cvewatch.matching.suggest import suggest
-    from cvewatch.store.inventory import load_release_packages
-    from cvewatch.store.vulnerabilities import seen_cpe_names
+    from cvewatch.services.mapping import suggest_mappings
 
     mapping = PackageMapping.load(mapping_file)
     urls = _cgmanifest_urls(cgmanifest) if cgmanifest else {}
-    with engine().connect() as conn:
-        packages = load_release_packages(conn, release)
-        require_packages(conn, package or (), release, "--package")
-        seen = seen_cpe_names(conn)
-    wanted = set(package or ())
-    rows = []
-    for p in packages:
-        if wanted and p.name not in wanted:
-            continue
-        if not wanted and not include_mapped and mapping.names_for(p.name).curated:
-            continue
-        for s in suggest(p, seen, upstream_urls=urls.get(p.name, ())):
-            rows.append(s)
+    rows = suggest_mappings(
+        engine(), release, mapping, packages=package or (), upstream_urls=urls, include_mapped=include_mapped
+    )
     if json_out:
         print_json(
             [
@@ -109,15 +96,9 @@ def check_cmd(
 ) -> None:
     """Packages with no mapping, mappings that never matched a CPE in the store, and other vendors."""
     from cvewatch.matching.mapping import PackageMapping
-    from cvewatch.matching.suggest import check
-    from cvewatch.store.inventory import load_release_packages
-    from cvewatch.store.vulnerabilities import seen_cpe_names
+    from cvewatch.services.mapping import check_mapping
 
-    mapping = PackageMapping.load(mapping_file)
-    with engine().connect() as conn:
-        names = [p.name for p in load_release_packages(conn, release)]
-        seen = seen_cpe_names(conn)
-    result = check(names, mapping, seen)
+    result = check_mapping(engine(), release, PackageMapping.load(mapping_file))
     if json_out:
         print_json(
             {

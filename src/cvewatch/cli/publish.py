@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from cvewatch import __version__
 from cvewatch.cli.common import engine, handled, out, writes
 from cvewatch.config import PublisherCategory
 from cvewatch.errors import InputError
@@ -53,10 +52,8 @@ def csaf(
     whose content changed since it was last published gets the next version and a revision entry."""
     from cvewatch.cli.values import text
     from cvewatch.config import load_settings, resolve_publisher
-    from cvewatch.publishing.csaf_vex import CsafVexPublisher
     from cvewatch.publishing.interface import Publisher
-    from cvewatch.services.publish import publish_release
-    from cvewatch.store.inventory import release_id
+    from cvewatch.services.publish import publish_csaf
 
     if product_name is not None:
         text(product_name, "--product-name", limit=200, required=True)
@@ -73,26 +70,14 @@ def csaf(
         },
     )
     assert settings.name is not None and settings.namespace is not None
-    store = engine()
-    with store.connect() as conn:
-        release_id(conn, release)  # an unknown release is an error before anything is written
-    try:  # before the store is read: an output folder that cannot be made is one line, not a traceback
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the output folder: {exc.strerror or exc}", str(out_dir)) from exc
-    publisher = CsafVexPublisher(
-        release=release,
-        product_name=product_name or release,
-        generator_version=__version__,
-        publisher=Publisher(
-            settings.name,
-            settings.namespace,
-            settings.category,
-            settings.contact_details,
-            settings.issuing_authority,
-        ),
+    publisher = Publisher(
+        settings.name,
+        settings.namespace,
+        settings.category,
+        settings.contact_details,
+        settings.issuing_authority,
     )
-    report = publish_release(store, release, publisher, out_dir)
+    report = publish_csaf(engine(), release, publisher, out_dir, product_name=product_name)
     out.print(
         f"csaf: {len(report.paths)} VEX documents written to {out_dir} as {settings.name} "
         f"({report.new} new, {report.revised} revised, {report.unchanged} unchanged)",

@@ -20,7 +20,6 @@ from cvewatch.cli.common import (
     writes,
 )
 from cvewatch.cli.tables import Col
-from cvewatch.errors import InputError
 from cvewatch.model.verdicts import Status
 
 
@@ -54,15 +53,7 @@ def scan(
 
     if release is None and image is None:
         fail("give --release NAME or --image NAME", 2)
-    store = engine()
-    if release is not None and image is not None:
-        from cvewatch.store.inventory import image_id
-
-        with store.connect() as conn:
-            _, image_release = image_id(conn, image)
-        if image_release != release:
-            raise InputError(f"--image {image} is an image of release {image_release!r}, not of {release!r}")
-    result = run_scan(store, release=release, image=image, full=full, workers=workers)
+    result = run_scan(engine(), release=release, image=image, full=full, workers=workers)
     verdicts = [v for v in result.verdicts if not status or v.status in status]
     if json_out:
         print_json([v.to_json() for v in verdicts])

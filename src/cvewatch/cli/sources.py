@@ -10,7 +10,6 @@ import typer
 
 from cvewatch.cli.common import (
     LOCK_HELD_EXIT,
-    State,
     engine,
     err,
     fail,
@@ -19,6 +18,7 @@ from cvewatch.cli.common import (
     out,
     report_problems,
     say_waiting,
+    state,
     writes,
 )
 from cvewatch.cli.sync import app
@@ -163,7 +163,7 @@ def schedule(
         for at in next_fire_times(settings.cron, datetime.now(UTC), show_next, settings.tz):
             out.print(f"{at:%Y-%m-%d %H:%M:%S} UTC", highlight=False)
         return
-    url = resolve_url(State.db_url or settings.db_url)
+    url = resolve_url(state().store.url or settings.db_url)
     if not once:
         log(
             f"scheduling {settings.cron} ({settings.timezone}); sources: "

@@ -43,11 +43,10 @@ def set_cmd(
 ) -> None:
     """Record a decision; the next scan applies it. The package must be a source package of the release
     (of some release in the store without --release)."""
-    from cvewatch.cli.values import cve_id, fix_evr, require_packages, text
+    from cvewatch.cli.values import cve_id, fix_evr, text
     from cvewatch.errors import InputError
     from cvewatch.model.triage import TriageRecord
-    from cvewatch.store.inventory import release_id
-    from cvewatch.store.triage import add_triage
+    from cvewatch.services.triage import record_triage
 
     cve_id(cve)
     if fixed_in is not None:
@@ -69,11 +68,7 @@ def set_cmd(
         fixed_in=fixed_in.strip() if fixed_in is not None else None,
         detail=detail,
     )
-    with engine().begin() as conn:
-        if release is not None:
-            release_id(conn, release)
-        require_packages(conn, [package], release, "PACKAGE")
-        add_triage(conn, record)
+    record_triage(engine(), record, package_option="PACKAGE")
     out.print(f"recorded: {record.describe()}", highlight=False, markup=False, soft_wrap=True)
 
 
@@ -86,10 +81,9 @@ def list_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """The triage records in force."""
-    from cvewatch.store.triage import load_triage
+    from cvewatch.services.triage import list_triage
 
-    with engine().connect() as conn:
-        records = sorted(load_triage(conn, release).values(), key=lambda r: (r.cve, r.package))
+    records = list_triage(engine(), release)
     if json_out:
         print_json(
             [

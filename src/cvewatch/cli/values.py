@@ -9,12 +9,9 @@ exit status 2. Names that must already exist (releases, images, packages) are lo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection
-
-from cvewatch.errors import InputError, NotFoundError
+from cvewatch.errors import InputError
 
 __all__ = [
     "cve_id",
@@ -22,7 +19,6 @@ __all__ = [
     "fix_evr",
     "http_url",
     "new_name",
-    "require_packages",
     "text",
     "url_or_file",
 ]
@@ -96,16 +92,3 @@ def text(value: str, option: str, *, limit: int, required: bool = False) -> str:
     if len(value) > limit or any(ord(c) < 32 and c not in "\t" for c in value):
         raise InputError(f"{option}: at most {limit} characters on one line")
     return value
-
-
-def require_packages(conn: Connection, names: Iterable[str], release: str | None, option: str) -> None:
-    """Every name is a source package of ``release`` (of some release in the store when None)."""
-    from cvewatch.store.inventory import missing_packages
-
-    missing = missing_packages(conn, names, release)
-    if missing:
-        where = f"release {release!r}" if release is not None else "any release in the store"
-        raise NotFoundError(
-            f"{option}: no source package {', '.join(repr(m) for m in missing)} in {where} "
-            "(names are the specs' Name:, e.g. curl for curl-libs)"
-        )

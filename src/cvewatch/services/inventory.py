@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from cvewatch.errors import InputError, NotFoundError
 from cvewatch.inventory.components import spec_components
-from cvewatch.inventory.imagelist import parse_package_text
+from cvewatch.inventory.diff import ImageDiff, diff_packages
+from cvewatch.inventory.imagelist import parse_package_list, parse_package_text
+from cvewatch.inventory.lint import LintResult, lint_tree
 from cvewatch.inventory.tree import load_spec_tree
 from cvewatch.limits import read_input
 from cvewatch.model.components import Component
-from cvewatch.model.packages import Problem, SourcePackage
+from cvewatch.model.packages import InstalledPackage, Problem, SourcePackage
 from cvewatch.store.components import replace_spec_components, saved_build_components
-from cvewatch.store.inventory import load_release_packages, replace_image, replace_release_packages
+from cvewatch.store.inventory import (
+    list_releases,
+    load_image_packages,
+    load_release_packages,
+    missing_packages,
+    release_id,
+    replace_image,
+    replace_release_packages,
+)
 
 
 @dataclass
@@ -102,7 +112,66 @@ def load_image_into(engine: Engine, file: Path, *, name: str, release: str) -> L
     text = read_input(file).decode("utf-8", errors="replace")
     result = parse_package_text(text, path=str(file))
     report = LoadReport(packages=len(result.packages), problems=list(result.problems))
-    if result.packages:
-        with engine.begin() as conn:
+    with engine.begin() as conn:
+        release_id(conn, release)  # an image of an unknown release is an error before anything is stored
+        if result.packages:
             replace_image(conn, name, release, result.packages, kernel=result.kernel)
     return report
+
+
+def require_packages(conn: Connection, names: Iterable[str], release: str | None, what: str) -> None:
+    """Every name is a source package of ``release`` (of some release in the store when None), else a
+    :class:`NotFoundError` naming ``what`` (the option or field the names came from)."""
+    missing = missing_packages(conn, names, release)
+    if missing:
+        where = f"release {release!r}" if release is not None else "any release in the store"
+        raise NotFoundError(
+            f"{what}: no source package {', '.join(repr(m) for m in missing)} in {where} "
+            "(names are the specs' Name:, e.g. curl for curl-libs)"
+        )
+
+
+def releases(engine: Engine) -> list[tuple[str, int]]:
+    """Every release in the store with its number of source packages."""
+    with engine.connect() as conn:
+        return list_releases(conn)
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePackages:
+    """The installed packages of an image, a file's or the store's, and what they were read from."""
+
+    packages: tuple[InstalledPackage, ...]
+    label: str  # "image NAME", or "PATH (FORMAT)"
+    problems: tuple[Problem, ...] = ()
+
+
+def image_packages(engine: Engine, ref: str) -> ImagePackages:
+    """A package-list file's packages when ``ref`` is an existing path, else the store's image of that
+    name (:class:`NotFoundError` for neither). A file without one readable package is an InputError."""
+    path = Path(ref)
+    if path.exists():
+        result = parse_package_list(path)
+        if not result.packages:
+            problems = "; ".join(str(p) for p in result.problems[:3])
+            raise InputError(f"no package could be read{': ' + problems if problems else ''}", str(path))
+        return ImagePackages(result.packages, f"{path} ({result.format})", result.problems)
+    with engine.connect() as conn:
+        return ImagePackages(tuple(load_image_packages(conn, ref)), f"image {ref}")
+
+
+def diff_images(engine: Engine, old: str, new: str) -> tuple[ImagePackages, ImagePackages, ImageDiff]:
+    """What changed from image (or package-list file) ``old`` to ``new``."""
+    a, b = image_packages(engine, old), image_packages(engine, new)
+    return a, b, diff_packages(list(a.packages), list(b.packages))
+
+
+def lint_specs(specs_dir: Path, *, dist: str = ".azl3") -> LintResult:
+    """The CVE spec-file review of a SPECS tree or one package folder (rules in docs/lint.md). A path that
+    is no folder, or a folder without a spec file, is an InputError."""
+    if not specs_dir.is_dir():
+        raise InputError("not a folder", str(specs_dir))
+    result = lint_tree(specs_dir, dist=dist)
+    if result.specs == 0:
+        raise InputError("no spec file", str(specs_dir))
+    return result

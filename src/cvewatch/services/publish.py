@@ -9,8 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from cvewatch import __version__
+from cvewatch.errors import InputError
 from cvewatch.model.verdicts import Verdict
-from cvewatch.publishing.interface import DocumentPublisher, PublishedDocument, write_documents
+from cvewatch.publishing.csaf_vex import CsafVexPublisher
+from cvewatch.publishing.interface import DocumentPublisher, PublishedDocument, Publisher, write_documents
+from cvewatch.store.inventory import release_id
 from cvewatch.store.published import load_published, save_published
 from cvewatch.store.verdicts import load_verdicts
 from cvewatch.store.vulnerabilities import load_vulnerabilities
@@ -73,3 +77,26 @@ def publish_release(
         save_published(conn, keep)
         paths = write_documents(final, out_dir)
     return PublishReport(paths, new, revised, unchanged)
+
+
+def publish_csaf(
+    engine: Engine, release: str, publisher: Publisher, out_dir: Path, *, product_name: str | None = None
+) -> PublishReport:
+    """One CSAF 2.0 VEX document per CVE with a verdict in ``release``, issued by ``publisher``, under
+    ``out_dir``. An unknown release, or an output folder that cannot be made, is an error before anything
+    is written."""
+    with engine.connect() as conn:
+        release_id(conn, release)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("exists and is not a folder", str(out_dir))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the output folder: {exc.strerror or exc}", str(out_dir)) from exc
+    csaf = CsafVexPublisher(
+        release=release,
+        product_name=product_name or release,
+        generator_version=__version__,
+        publisher=publisher,
+    )
+    return publish_release(engine, release, csaf, out_dir)

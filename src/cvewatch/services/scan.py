@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
+from cvewatch.errors import InputError
 from cvewatch.gcpause import gc_paused
 from cvewatch.inventory.components import TOOLCHAIN_PROVIDERS
 from cvewatch.inventory.sbom import package_from_purl
@@ -213,7 +214,11 @@ def run_scan(
         iid: int | None = None
         if image is not None:
             iid, image_release = image_id(conn, image)
-            release = release or image_release
+            if release is not None and release != image_release:
+                raise InputError(
+                    f"image {image!r} is an image of release {image_release!r}, not of {release!r}"
+                )
+            release = image_release
         if release is None:
             raise ValueError("run_scan needs a release or an image")
         rid = release_id(conn, release)

@@ -60,6 +60,12 @@ def release_id(conn: Connection, name: str) -> int:
     return int(rid)
 
 
+def release_dist(conn: Connection, name: str) -> str | None:
+    """The dist tag the release's specs were read with (``.azl3``); :class:`NotFoundError` for no release."""
+    rid = release_id(conn, name)
+    return conn.execute(select(T_RELEASE.c.dist).where(T_RELEASE.c.id == rid)).scalar()
+
+
 def ensure_release(conn: Connection, name: str, dist: str | None = None) -> int:
     rid = conn.execute(select(T_RELEASE.c.id).where(T_RELEASE.c.name == name)).scalar()
     now = datetime.now(UTC)
@@ -275,7 +281,7 @@ def missing_packages(conn: Connection, names: Iterable[str], release: str | None
 
 
 def list_releases(conn: Connection) -> list[tuple[str, int]]:
-
+    """Every release with its number of source packages, by name."""
     stmt = (
         select(T_RELEASE.c.name, func.count(T_SRC.c.id))
         .join(T_SRC, T_SRC.c.release_id == T_RELEASE.c.id, isouter=True)
