@@ -53,7 +53,7 @@ def csaf(
     whose content changed since it was last published gets the next version and a revision entry."""
     from cvewatch.cli.values import text
     from cvewatch.config import load_settings, resolve_publisher
-    from cvewatch.publishing.csaf_vex import CsafVexPublisher
+    from cvewatch.publishing.csaf_vex import CsafVexOptions, CsafVexPublisher
     from cvewatch.publishing.interface import Publisher
     from cvewatch.services.publish import publish_release
     from cvewatch.store.inventory import release_id
@@ -81,16 +81,18 @@ def csaf(
     except OSError as exc:
         raise InputError(f"cannot create the output folder: {exc.strerror or exc}", str(out_dir)) from exc
     publisher = CsafVexPublisher(
-        release=release,
-        product_name=product_name or release,
-        generator_version=__version__,
-        publisher=Publisher(
-            settings.name,
-            settings.namespace,
-            settings.category,
-            settings.contact_details,
-            settings.issuing_authority,
-        ),
+        CsafVexOptions(
+            release=release,
+            product_name=product_name or release,
+            generator_version=__version__,
+            publisher=Publisher(
+                settings.name,
+                settings.namespace,
+                settings.category,
+                settings.contact_details,
+                settings.issuing_authority,
+            ),
+        )
     )
     report = publish_release(store, release, publisher, out_dir)
     out.print(
