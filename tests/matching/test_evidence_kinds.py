@@ -13,7 +13,7 @@ from ..conftest import ROOT
 
 MATCHING = ROOT / "src" / "cvewatch" / "matching"
 DOC = ROOT / "docs" / "matching.md"
-BEGIN = "<!-- evidence-kinds: generated from EvidenceKind; tests/matching/test_evidence_kinds.py checks it -->"
+BEGIN = "<!-- evidence-kinds: from EvidenceKind; tests/matching/test_evidence_kinds.py checks it -->"
 END = "<!-- /evidence-kinds -->"
 
 
