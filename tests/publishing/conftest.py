@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from cvewatch.model.records import Vulnerability
-from cvewatch.model.verdicts import CvssSummary, Evidence, Severity, Status, Verdict
+from cvewatch.model.verdicts import CvssSummary, Evidence, EvidenceKind, Severity, Status, Verdict
 
-NVD_RECORDS = Path("/work/shared/data/nvd/nvd-2.0-records/fkie")
-CSAF_ROOT = Path("/work/shared/schemas/csaf/csaf_2.0")
+from ..conftest import NVD, SHARED
+
+NVD_RECORDS = NVD / "nvd-2.0-records" / "fkie"
+CSAF_ROOT = SHARED / "schemas" / "csaf" / "csaf_2.0"
 
 CVE = "CVE-2023-38545"
 RELEASE = "3.0"
@@ -46,7 +47,7 @@ def verdict(
         fixed_in=fixed_in,
         severity=Severity.CRITICAL,
         cvss=CVSS,
-        evidence=tuple(Evidence(k, d) for k, d in evidence),
+        evidence=tuple(Evidence(EvidenceKind(k), d) for k, d in evidence),
     )
 
 
@@ -65,7 +66,7 @@ def mixed_verdicts() -> list[Verdict]:
             "0:8.11.1-3.azl3",
             Status.FIXED,
             (
-                "version-range",
+                "version-not-affected",
                 "curl 8.11.1 is newer than the last vulnerable upstream version (before 8.4.0).",
             ),
             ("changelog", "The curl 8.4.0-1 changelog entry names CVE-2023-38545."),
@@ -76,7 +77,7 @@ def mixed_verdicts() -> list[Verdict]:
             "1:3.3.2-1.azl3",
             Status.AFFECTED,
             ("cpe-match", "cpe:2.3:a:haxx:libcurl:*:*:*:*:*:*:*:* matches the bundled libcurl 8.3.0."),
-            ("version-range", "libcurl 8.3.0 is within [7.69.0, 8.4.0)."),
+            ("version-affected", "libcurl 8.3.0 is within [7.69.0, 8.4.0)."),
             fixed_in="1:3.3.5-5.azl3",
         ),
         verdict(

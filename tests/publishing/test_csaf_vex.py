@@ -21,17 +21,15 @@ from referencing.jsonschema import DRAFT4, DRAFT7
 
 from cvewatch.model.records import CvssMetric, Reference, Vulnerability
 from cvewatch.model.verdicts import Status, Verdict
-from cvewatch.publishing.csaf_vex import (
-    CWE_NAMES,
-    CsafVexPublisher,
+from cvewatch.publishing.csaf import (
     csaf_filename,
+    cwe_names,
+    document_path,
     dumps_csaf,
-    justification_for,
-    render_vex,
     rpm_purl,
     tracking_id,
-    vex_document_path,
 )
+from cvewatch.publishing.csaf_vex import CsafVexOptions, CsafVexPublisher, render_vex
 from cvewatch.publishing.interface import DEMO_PUBLISHER, PublishedDocument, Publisher, write_documents
 from cvewatch.versions.rpm import EVR
 
@@ -51,27 +49,24 @@ LIBGIT2 = "azl3-libgit2-0:1.7.2-1.azl3"
 # --- helpers ------------------------------------------------------------------------------------------------
 
 
+def options(**kw: Any) -> CsafVexOptions:
+    """The tests' options: release 3.0 as ``azl3``, the demo publisher; ``kw`` overrides."""
+    base: dict[str, Any] = {
+        "release": RELEASE,
+        "product_name": PRODUCT,
+        "generator_version": "0.1.0",
+        "release_code": "azl3",
+        "publisher": DEMO_PUBLISHER,
+    }
+    return CsafVexOptions(**(base | kw))
+
+
 def publisher() -> CsafVexPublisher:
-    return CsafVexPublisher(
-        release=RELEASE,
-        product_name=PRODUCT,
-        generator_version="0.1.0",
-        release_code="azl3",
-        publisher=DEMO_PUBLISHER,
-    )
+    return CsafVexPublisher(options())
 
 
 def render(vuln: Vulnerability, verdicts: Sequence[Verdict], **kw: Any) -> dict[str, Any]:
-    return render_vex(
-        vuln,
-        verdicts,
-        release=RELEASE,
-        publisher=kw.pop("publisher", DEMO_PUBLISHER),
-        product_name=PRODUCT,
-        generator_version="0.1.0",
-        release_code="azl3",
-        **kw,
-    )
+    return render_vex(vuln, verdicts, options(**kw))
 
 
 @cache
@@ -108,7 +103,7 @@ def run_validator(path: Path, preset: str = "mandatory") -> subprocess.Completed
 def assert_valid(tmp_path: Path, document: dict[str, Any], *, preset: str = "mandatory") -> Path:
     """Schema-valid, and the csaf validator passes it with exit 0 and no error/warning line."""
     assert schema_errors(document) == []
-    target = tmp_path / vex_document_path(
+    target = tmp_path / document_path(
         document["document"]["tracking"]["id"],
         datetime.fromisoformat(
             document["document"]["tracking"]["initial_release_date"].replace("Z", "+00:00")
@@ -288,7 +283,7 @@ def test_affected_openssl_with_fixed_in(tmp_path: Path) -> None:
         "1:3.0.7-1.azl3",
         Status.AFFECTED,
         ("cpe-match", "cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*:* names openssl."),
-        ("version-range", "3.0.7 is within [3.0.0, 3.0.8)."),
+        ("version-affected", "3.0.7 is within [3.0.0, 3.0.8)."),
         fixed_in="1:3.0.8-1.azl3",
         cve="CVE-2023-0286",
     )
@@ -311,36 +306,48 @@ def test_affected_openssl_with_fixed_in(tmp_path: Path) -> None:
     assert out["scores"][0]["products"] == [pid]
 
 
+TRIAGED = "triage by alice on 2026-11-02: not_affected"
+
+
 @pytest.mark.parametrize(
     ("evidence", "label"),
     [
         (
-            ("nopatch", "SPECS/bash/CVE-2019-18276.nopatch: azl3 bash does not install setuid."),
+            [("nopatch", "SPECS/bash/CVE-2019-18276.nopatch: azl3 bash does not install setuid.")],
             "vulnerable_code_not_present",
         ),
-        (("version-range", "bash 5.2.15 is outside (, 5.0]."), "vulnerable_code_not_present"),
-        (("component-not-present", "the vulnerable subpackage is not built."), "component_not_present"),
-        (("mitigation", "built with -D_FORTIFY_SOURCE=3."), "inline_mitigations_already_exist"),
+        ([("version-not-affected", "bash 5.2.15 is outside (, 5.0].")], "vulnerable_code_not_present"),
+        # a triage record's label wins over what the other evidence stands for, and is no sentence
+        (
+            [
+                ("triage", f"{TRIAGED} (component_not_present)"),
+                ("justification", "component_not_present"),
+                ("version-not-affected", "bash 5.2.15 is outside (, 5.0]."),
+            ],
+            "component_not_present",
+        ),
+        (
+            [
+                ("triage", f"{TRIAGED} (inline_mitigations_already_exist)"),
+                ("justification", "inline_mitigations_already_exist"),
+            ],
+            "inline_mitigations_already_exist",
+        ),
     ],
 )
 def test_not_affected_gets_one_justification_flag_and_an_impact_statement(
-    tmp_path: Path, evidence: tuple[str, str], label: str
+    tmp_path: Path, evidence: list[tuple[str, str]], label: str
 ) -> None:
     vuln = load_vulnerability("CVE-2019-18276")
-    v = verdict("bash", "0:5.2.15-3.azl3", Status.NOT_AFFECTED, evidence, cve="CVE-2019-18276")
+    v = verdict("bash", "0:5.2.15-3.azl3", Status.NOT_AFFECTED, *evidence, cve="CVE-2019-18276")
     doc = render(vuln, [v])
     assert_valid(tmp_path, doc)
     out = doc["vulnerabilities"][0]
     pid = "azl3-bash-0:5.2.15-3.azl3"
     assert out["product_status"] == {"known_not_affected": [pid]}
     assert out["flags"] == [{"label": label, "product_ids": [pid]}]
-    assert out["threats"] == [
-        {
-            "category": "impact",
-            "details": evidence[1],
-            "product_ids": [pid],
-        }
-    ]
+    sentences = [d if d.endswith(".") else d + "." for k, d in evidence if k != "justification"]
+    assert out["threats"] == [{"category": "impact", "details": " ".join(sentences), "product_ids": [pid]}]
     assert "remediations" not in out and "scores" not in out
 
 
@@ -364,11 +371,11 @@ def test_under_investigation(tmp_path: Path, curl_cve: Vulnerability) -> None:
     assert out["scores"][0]["products"] == ["azl3-curl-0:8.11.1-3.azl3"]
 
 
-def test_affected_without_fix_and_with_wontfix(tmp_path: Path, curl_cve: Vulnerability) -> None:
+def test_affected_without_fix(tmp_path: Path, curl_cve: Vulnerability) -> None:
     vs = [
         verdict("curl", "0:8.3.0-1.azl3", Status.AFFECTED),
         verdict(
-            "curl-legacy", "0:7.76.1-1.azl3", Status.AFFECTED, ("wontfix", "curl-legacy is end of life.")
+            "curl-legacy", "0:7.76.1-1.azl3", Status.AFFECTED, ("version-affected", "7.76.1 is in range.")
         ),
     ]
     doc = render(curl_cve, vs)
@@ -376,7 +383,7 @@ def test_affected_without_fix_and_with_wontfix(tmp_path: Path, curl_cve: Vulnera
     rem = {r["product_ids"][0]: r["category"] for r in doc["vulnerabilities"][0]["remediations"]}
     assert rem == {
         "azl3-curl-0:8.3.0-1.azl3": "none_available",
-        "azl3-curl-legacy-0:7.76.1-1.azl3": "no_fix_planned",
+        "azl3-curl-legacy-0:7.76.1-1.azl3": "none_available",
     }
 
 
@@ -425,7 +432,7 @@ def test_cwe_only_with_a_known_name_and_references_capped(curl_cve: Vulnerabilit
     v = [verdict("curl", "0:8.3.0-1.azl3", Status.AFFECTED)]
     doc = render(dataclasses.replace(curl_cve, weaknesses=("NVD-CWE-noinfo", "CWE-787"), references=refs), v)
     out = doc["vulnerabilities"][0]
-    assert out["cwe"] == {"id": "CWE-787", "name": CWE_NAMES["CWE-787"]}
+    assert out["cwe"] == {"id": "CWE-787", "name": cwe_names()["CWE-787"]}
     assert len(out["references"]) == 20
     assert [r["url"] for r in out["references"][1:]] == [
         f"https://example.org/advisory/{i}" for i in range(19)
@@ -447,7 +454,9 @@ def test_same_evr_from_several_verdicts_is_one_product_and_the_cautious_status_w
 ) -> None:
     vs = [
         verdict("curl", "8.11.1-3.azl3", Status.NOT_AFFECTED, ("nopatch", "triaged."), image="node-a"),
-        verdict("curl", "0:8.11.1-3.azl3", Status.AFFECTED, ("version-range", "in range."), image="node-b"),
+        verdict(
+            "curl", "0:8.11.1-3.azl3", Status.AFFECTED, ("version-affected", "in range."), image="node-b"
+        ),
     ]
     doc = render(curl_cve, vs)
     assert product_ids(doc) == [CURL_FIXED]
@@ -491,13 +500,15 @@ def test_publisher_renders_one_document_per_cve_and_release(
 
 def test_publisher_options(curl_cve: Vulnerability, mixed_verdicts: list[Verdict]) -> None:
     pub = CsafVexPublisher(
-        release=RELEASE,
-        product_name="Example Linux 3",
-        generator_version="9.9",
-        publisher=Publisher(name="Example", namespace="https://example.org"),
-        purl_namespace="example",
-        vendor_name="Example Corp",
-        base_url="https://example.org/advisories/",
+        CsafVexOptions(
+            release=RELEASE,
+            product_name="Example Linux 3",
+            generator_version="9.9",
+            publisher=Publisher(name="Example", namespace="https://example.org"),
+            purl_namespace="example",
+            vendor_name="Example Corp",
+            base_url="https://example.org/advisories/",
+        )
     )
     doc = pub.render_document(curl_cve, mixed_verdicts)
     assert doc["document"]["tracking"]["id"] == "CVEWATCH-3-0-CVE-2023-38545"  # release "3.0" slugged
@@ -562,10 +573,10 @@ def test_filename_and_path_helpers() -> None:
     assert csaf_filename("RHBA-2019:0024") == "rhba-2019_0024.json"
     assert csaf_filename("a+b..c") == "a+b_c.json"
     when = datetime(2023, 12, 31, 23, 30, tzinfo=UTC)
-    assert vex_document_path("CVEWATCH-AZL3-CVE-2023-38545", when) == "2023/cvewatch-azl3-cve-2023-38545.json"
+    assert document_path("CVEWATCH-AZL3-CVE-2023-38545", when) == "2023/cvewatch-azl3-cve-2023-38545.json"
 
 
-def test_rpm_purl_and_justification_helpers() -> None:
+def test_rpm_purl() -> None:
     assert rpm_purl("curl", EVR(0, "8.11.1", "3.azl3"), namespace="azurelinux", distro="azurelinux-3.0") == (
         "pkg:rpm/azurelinux/curl@8.11.1-3.azl3?distro=azurelinux-3.0"
     )
@@ -574,15 +585,4 @@ def test_rpm_purl_and_justification_helpers() -> None:
     ) == ("pkg:rpm/azurelinux/openssl@3.3.2-1.azl3?distro=azurelinux-3.0&epoch=1")
     assert rpm_purl("gcc-c++", EVR(0, "13.2.0", ""), namespace="azurelinux", distro="azurelinux-3.0") == (
         "pkg:rpm/azurelinux/gcc-c%2B%2B@13.2.0?distro=azurelinux-3.0"
-    )
-    from cvewatch.model.verdicts import Evidence
-
-    assert justification_for([]) == "vulnerable_code_not_present"
-    assert (
-        justification_for([Evidence("cvss", "x"), Evidence("nopatch", "y")]) == "vulnerable_code_not_present"
-    )
-    override = [Evidence("nopatch", "y"), Evidence("justification", "vulnerable_code_not_in_execute_path")]
-    assert justification_for(override) == "vulnerable_code_not_in_execute_path"
-    assert justification_for([Evidence("justification", "made-up"), Evidence("platform", "z")]) == (
-        "component_not_present"
     )

@@ -19,7 +19,8 @@ from cvewatch.model.published import PublishedState
 from cvewatch.model.records import Vulnerability
 from cvewatch.model.triage import TriageRecord
 from cvewatch.model.verdicts import Status, Verdict
-from cvewatch.publishing.interface import DEMO_PUBLISHER, PublishedDocument
+from cvewatch.publishing.csaf_vex import CsafVexOptions, CsafVexPublisher
+from cvewatch.publishing.interface import DEMO_LEGAL_NOTICE, DEMO_PUBLISHER, PublishedDocument
 from cvewatch.publishing.revisions import change_summary, content_digest, facets
 from cvewatch.services.publish import publish_release
 from cvewatch.services.scan import run_scan
@@ -190,15 +191,15 @@ def test_triage_after_publish_makes_a_new_revision_in_the_store(db_url: str, tmp
         engine.dispose()
 
 
-def _demo_publisher() -> Any:
-    from cvewatch.publishing.csaf_vex import DEFAULT_LEGAL_NOTICE, CsafVexPublisher
-
+def _demo_publisher() -> CsafVexPublisher:
     return CsafVexPublisher(
-        release="azl3",
-        product_name="Azure Linux 3.0",
-        generator_version=__version__,
-        publisher=DEMO_PUBLISHER,
-        legal_notice=DEFAULT_LEGAL_NOTICE,
+        CsafVexOptions(
+            release="azl3",
+            product_name="Azure Linux 3.0",
+            generator_version=__version__,
+            publisher=DEMO_PUBLISHER,
+            legal_notice=DEMO_LEGAL_NOTICE,
+        )
     )  # as the demo publishes
 
 

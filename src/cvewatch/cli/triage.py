@@ -10,8 +10,8 @@ import typer
 
 from cvewatch.cli.common import engine, handled, out, print_json, table, writes
 from cvewatch.cli.tables import Col
-from cvewatch.model.triage import Justification
 from cvewatch.model.verdicts import Status
+from cvewatch.model.vex import Justification
 
 app = typer.Typer(
     help="Triage records: decisions by people, which override the matcher.", no_args_is_help=True
@@ -64,7 +64,7 @@ def set_cmd(
         author=who.strip(),
         created_at=datetime.now(UTC),
         release=release,
-        justification=justification.value if justification is not None else None,
+        justification=justification,
         fixed_in=fixed_in.strip() if fixed_in is not None else None,
         detail=detail,
     )

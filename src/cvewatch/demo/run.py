@@ -14,8 +14,8 @@ from cvewatch import __version__
 from cvewatch.inventory.imagelist import parse_image_list
 from cvewatch.inventory.snapshot import load_snapshot
 from cvewatch.model.verdicts import Verdict
-from cvewatch.publishing.csaf_vex import DEFAULT_LEGAL_NOTICE, CsafVexPublisher
-from cvewatch.publishing.interface import DEMO_PUBLISHER
+from cvewatch.publishing.csaf_vex import CsafVexOptions, CsafVexPublisher
+from cvewatch.publishing.interface import DEMO_LEGAL_NOTICE, DEMO_PUBLISHER
 from cvewatch.services.inventory import store_release
 from cvewatch.services.publish import publish_release
 from cvewatch.services.scan import run_scan
@@ -91,11 +91,13 @@ def run_demo(out_dir: Path, *, db_url: str | None = None, say: Callable[[str], N
         f"{len(image_scan.verdicts)} for image {DEMO_IMAGE}"
     )
     publisher = CsafVexPublisher(
-        release=release,
-        product_name="Azure Linux 3.0",
-        generator_version=__version__,
-        publisher=DEMO_PUBLISHER,  # the demo's own; `cvewatch publish csaf` needs a configured publisher
-        legal_notice=DEFAULT_LEGAL_NOTICE,
+        CsafVexOptions(
+            release=release,
+            product_name="Azure Linux 3.0",
+            generator_version=__version__,
+            publisher=DEMO_PUBLISHER,  # the demo's own; `cvewatch publish csaf` needs a configured publisher
+            legal_notice=DEMO_LEGAL_NOTICE,
+        )
     )
     csaf_dir = out_dir / "csaf"
     documents = publish_release(engine, release, publisher, csaf_dir).paths

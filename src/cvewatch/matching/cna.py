@@ -28,6 +28,7 @@ from cvewatch.matching.outcome import CriterionResult, Decision
 from cvewatch.model.cve5 import AffectedEntry, AffectedVersion, Cve5Record, name_key
 from cvewatch.model.packages import SourcePackage
 from cvewatch.model.records import CvssMetric, Description, Vulnerability
+from cvewatch.model.verdicts import EvidenceKind
 from cvewatch.versions.upstream import compare_upstream
 
 DISTRIBUTION_VENDORS = frozenset(
@@ -169,7 +170,11 @@ def judge_cna(record: Cve5Record, aliases: set[str], version: str) -> list[Crite
         decision, detail = judge_entry(entry, version)
         out.append(
             CriterionResult(
-                f"CVE JSON 5 {entry.container} data", decision, detail, f"it names {why}", kind="cna-match"
+                f"CVE JSON 5 {entry.container} data",
+                decision,
+                detail,
+                f"it names {why}",
+                kind=EvidenceKind.CNA_MATCH,
             )
         )
     return out

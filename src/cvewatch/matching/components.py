@@ -35,8 +35,15 @@ from pathlib import Path
 
 from cvewatch.errors import ConfigError
 from cvewatch.matching.cna import cve5_metrics, describes_another_distribution, judge_entry, normalize
-from cvewatch.matching.outcome import Decision
-from cvewatch.matching.rules import CriteriaIndex, cpe_fields, fixed_in, judge_criterion, make_verdict
+from cvewatch.matching.outcome import VERSION_EVIDENCE, Decision
+from cvewatch.matching.rules import (
+    CriteriaIndex,
+    cpe_fields,
+    distro_decision,
+    judge_criterion,
+    make_verdict,
+    nvd_backlog_evidence,
+)
 from cvewatch.matching.severity import Assessment, assess
 from cvewatch.model.components import (
     KIND_BUNDLED,
@@ -56,7 +63,7 @@ from cvewatch.model.cve5 import AffectedEntry, Cve5Record
 from cvewatch.model.packages import SourcePackage
 from cvewatch.model.records import CpeMatch, Vulnerability
 from cvewatch.model.triage import TriageRecord
-from cvewatch.model.verdicts import Evidence, Status, Verdict
+from cvewatch.model.verdicts import Evidence, EvidenceKind, Status, Verdict
 from cvewatch.versions.rpm import EVR
 from cvewatch.versions.upstream import compare_upstream
 
@@ -253,7 +260,7 @@ class _Hit:
     detail: str
     fix_at: str | None  # the upstream version that ends the range holding the version (None: unknown)
     past: bool  # the version is past a vulnerable range: the fix is in
-    kind: str = "cpe-match"
+    kind: EvidenceKind = EvidenceKind.CPE_MATCH  # or CNA_MATCH
 
 
 def _cpe_hit(m: CpeMatch, version: str | None, names: str) -> _Hit:
@@ -301,13 +308,21 @@ def _cna_hit(entry: AffectedEntry, version: str | None, why: str) -> _Hit:
     ]
     if version is None:
         fix = ends[0][1] if len(ends) == 1 else None
-        return _Hit(src, why, Decision.UNKNOWN, f"{src}: component version unknown", fix, False, "cna-match")
+        return _Hit(
+            src,
+            why,
+            Decision.UNKNOWN,
+            f"{src}: component version unknown",
+            fix,
+            False,
+            EvidenceKind.CNA_MATCH,
+        )
     decision, detail = judge_entry(entry, version)
     fix_at = next((end for start, end in ends if _in(version, start, end)), None)
     past = decision is not Decision.VULNERABLE and any(
         end is not None and compare_upstream(version, end) >= 0 for _, end in ends
     )
-    return _Hit(src, why, decision, detail, fix_at, past, "cna-match")
+    return _Hit(src, why, decision, detail, fix_at, past, EvidenceKind.CNA_MATCH)
 
 
 def _module_of(package_name: str, module: str) -> bool:
@@ -396,44 +411,6 @@ def _describe(c: Component, spec: SourcePackage) -> str:
     )
 
 
-def distro_decision(
-    vuln: Vulnerability,
-    spec: SourcePackage,
-    dist: str | None,
-    scanned: EVR,
-    installed: EVR | None,
-    triage: TriageRecord | None,
-) -> tuple[Status, EVR | None, list[Evidence]] | None:
-    """The package's own records about the CVE (triage, .nopatch, patch, changelog) as
-    :func:`cvewatch.matching.rules.decide` reads them, in its order and with its evidence (so that
-    :func:`merge` lists the same evidence of the direct verdict only once): (status, fixed EVR, evidence);
-    None when there are none. ``scanned`` is the installed EVR, else the spec's."""
-    if triage is not None:
-        ev = [Evidence("triage", triage.describe())]
-        if triage.justification:
-            ev.append(Evidence("justification", triage.justification))
-        fixed = EVR.parse(triage.fixed_in) if triage.fixed_in else None
-        status = triage.status
-        if fixed is not None and status is Status.FIXED and scanned < fixed:
-            status = Status.AFFECTED
-            ev.append(Evidence("installed", f"installed {scanned} is older than the fix {fixed}"))
-        return status, fixed, ev
-    nopatch = next((t for t in spec.triage if t.cve == vuln.id), None)
-    if nopatch is not None:
-        why = nopatch.justification or "empty file: no justification recorded"
-        return Status.NOT_AFFECTED, None, [Evidence("nopatch", f"{vuln.id}.nopatch in {spec.name}: {why}")]
-    fix, fix_evidence = fixed_in(vuln.id, spec, dist)
-    if fix is None:
-        return None
-    ev = list(fix_evidence)
-    if scanned >= fix:
-        if installed is not None:
-            ev.append(Evidence("installed", f"installed {scanned} is at or past the fix {fix}"))
-        return Status.FIXED, fix, ev
-    ev.append(Evidence("installed", f"installed {scanned} is older than the fix {fix}"))
-    return Status.AFFECTED, fix, ev
-
-
 def _toolchain_note(
     c: Component, hits: Sequence[_Hit], status: Status, toolchains: Mapping[str, Sequence[EVR]]
 ) -> str:
@@ -507,24 +484,13 @@ def component_verdicts(
         if not hits:
             continue
         static = c.kind in _STATIC_KINDS or (names is not None and names.static)
-        comp_ev = Evidence("component", _describe(c, spec))
+        comp_ev = Evidence(EvidenceKind.COMPONENT, _describe(c, spec))
         matched: list[Evidence] = []
         if not vuln.configurations and cna is not None:
-            matched.append(
-                Evidence(
-                    "nvd-backlog",
-                    f"NVD has no configuration for {vuln.id} (status {vuln.status}): using the CVE JSON 5 "
-                    "record of the CNA and ADPs",
-                )
-            )
+            matched.append(nvd_backlog_evidence(vuln))
         for h in hits:
             matched.append(Evidence(h.kind, f"{h.source} ({h.mapping})"))
-            kind = {
-                Decision.VULNERABLE: "version-affected",
-                Decision.NOT_VULNERABLE: "version-not-affected",
-                Decision.UNKNOWN: "version-unknown",
-            }[h.decision]
-            matched.append(Evidence(kind, h.detail))
+            matched.append(Evidence(VERSION_EVIDENCE[h.decision], h.detail))
         decided = distro()
         fixed: EVR | None = None
         if decided is not None:
@@ -542,19 +508,19 @@ def component_verdicts(
                 status = Status.NOT_AFFECTED
             evidence = [comp_ev]
             if c.version is None and c.kind in _MODULE_KINDS and status is Status.UNDER_INVESTIGATION:
-                evidence.append(Evidence("component", f"vendored {c.name} version unknown"))
+                evidence.append(Evidence(EvidenceKind.COMPONENT, f"vendored {c.name} version unknown"))
         if static:
             note = memo.notes.get((*key, status)) if memo is not None else None
             if note is None:
                 note = _toolchain_note(c, hits, status, toolchains)
                 if memo is not None:
                     memo.notes[(*key, status)] = note
-            evidence.append(Evidence("toolchain", note))
+            evidence.append(Evidence(EvidenceKind.TOOLCHAIN, note))
         out.append(verdict(status, fixed, evidence + matched))
 
     for criteria, proto in protocol_links(vuln, spec.name, mapping, criteria_index):
         ev = Evidence(
-            "protocol",
+            EvidenceKind.PROTOCOL,
             f"{criteria} names the protocol {proto.name}, which {spec.name} implements: "
             f"{proto.packages[spec.name]} (source: curated protocol list)",
         )
@@ -564,7 +530,8 @@ def component_verdicts(
             out.append(verdict(status, fixed, [*first, ev]))
         else:
             triage_note = Evidence(
-                "version-unknown", f"a protocol-level flaw: whether {spec.name} is affected needs triage"
+                EvidenceKind.VERSION_UNKNOWN,
+                f"a protocol-level flaw: whether {spec.name} is affected needs triage",
             )
             out.append(verdict(Status.UNDER_INVESTIGATION, None, [ev, triage_note]))
         break  # one protocol link per pair is enough
@@ -573,7 +540,7 @@ def component_verdicts(
 
 def _is_protocol_only(v: Verdict) -> bool:
     kinds = {e.kind for e in v.evidence}
-    return "protocol" in kinds and "component" not in kinds
+    return EvidenceKind.PROTOCOL in kinds and EvidenceKind.COMPONENT not in kinds
 
 
 def merge(direct: Verdict | None, from_components: Sequence[Verdict]) -> Verdict | None:

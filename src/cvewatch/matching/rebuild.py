@@ -26,11 +26,11 @@ from cvewatch.inventory.components import resolve_toolchain, toolchain_requireme
 from cvewatch.matching.components import (
     ComponentFacts,
     ComponentIndex,
-    distro_decision,
     effective_components,
     judge_component,
 )
 from cvewatch.matching.outcome import Decision
+from cvewatch.matching.rules import distro_decision
 from cvewatch.model.components import KIND_GOLANG_STDLIB, KIND_TOOLCHAIN, Component
 from cvewatch.model.cve5 import Cve5Record
 from cvewatch.model.packages import SourcePackage

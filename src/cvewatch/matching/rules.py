@@ -27,13 +27,13 @@ from typing import NamedTuple
 from cvewatch.errors import InputError
 from cvewatch.matching.cna import cve5_metrics, judge_cna
 from cvewatch.matching.mapping import PackageNames
-from cvewatch.matching.outcome import CriterionResult, Decision
+from cvewatch.matching.outcome import VERSION_EVIDENCE, CriterionResult, Decision
 from cvewatch.matching.severity import Assessment, assess
 from cvewatch.model.cve5 import Cve5Record
 from cvewatch.model.packages import SourcePackage, TriageFile
 from cvewatch.model.records import CpeMatch, Vulnerability
 from cvewatch.model.triage import TriageRecord
-from cvewatch.model.verdicts import Evidence, Status, Verdict
+from cvewatch.model.verdicts import Evidence, EvidenceKind, Status, Verdict
 from cvewatch.versions.rpm import EVR
 from cvewatch.versions.upstream import compare_upstream, in_range, with_update
 
@@ -231,7 +231,9 @@ def fixed_in(cve: str, spec: SourcePackage, dist: str | None) -> tuple[EVR | Non
     for p in patches:
         where = f"Patch{p.number}" if p.number is not None else "Patch"
         note = "" if p.present else " (the file is missing from the spec folder)"
-        evidence.append(Evidence("patch", f"{where}: {p.filename} in {spec.name}.spec fixes {cve}{note}"))
+        evidence.append(
+            Evidence(EvidenceKind.PATCH, f"{where}: {p.filename} in {spec.name}.spec fixes {cve}{note}")
+        )
     found: EVR | None = None
     if entries:
         first = entries[-1]  # %changelog is newest first: the last citing entry introduced the fix
@@ -241,13 +243,82 @@ def fixed_in(cve: str, spec: SourcePackage, dist: str | None) -> tuple[EVR | Non
             found = None
         when = first.date.isoformat() if first.date else "undated"
         evidence.append(
-            Evidence("changelog", f"%changelog {first.evr or '?'} ({when}) cites {cve}: {first.text[:200]}")
+            Evidence(
+                EvidenceKind.CHANGELOG,
+                f"%changelog {first.evr or '?'} ({when}) cites {cve}: {first.text[:200]}",
+            )
         )
     if found is None and (patches or entries):
         found = spec.evr
     if found is not None and found > spec.evr:
         found = spec.evr
     return found, evidence
+
+
+def distro_decision(
+    vuln: Vulnerability,
+    spec: SourcePackage,
+    dist: str | None,
+    scanned: EVR,
+    installed: EVR | None,
+    triage: TriageRecord | None,
+) -> tuple[Status, EVR | None, list[Evidence]] | None:
+    """What the package's own records say about the CVE, in the rules' order (a triage record, a
+    ``.nopatch`` file, a patch or ``%changelog`` entry): (status, fixed EVR, the evidence that decided);
+    None when there are none. ``scanned`` is the installed EVR, else the spec's. Direct matches
+    (:func:`decide`) and components share it, so :func:`cvewatch.matching.components.merge` finds the
+    same evidence of both and lists it once."""
+    if triage is not None:
+        evidence = [Evidence(EvidenceKind.TRIAGE, triage.describe())]
+        if triage.justification:
+            evidence.append(Evidence(EvidenceKind.JUSTIFICATION, triage.justification.value))
+        fixed = EVR.parse(triage.fixed_in) if triage.fixed_in else None
+        status = triage.status
+        if fixed is not None and status is Status.FIXED and scanned < fixed:
+            status = Status.AFFECTED
+            evidence.append(
+                Evidence(EvidenceKind.INSTALLED, f"installed {scanned} is older than the fix {fixed}")
+            )
+        return status, fixed, evidence
+    nopatch: TriageFile | None = next((t for t in spec.triage if t.cve == vuln.id), None)
+    if nopatch is not None:
+        why = nopatch.justification or "empty file: no justification recorded"
+        return (
+            Status.NOT_AFFECTED,
+            None,
+            [Evidence(EvidenceKind.NOPATCH, f"{vuln.id}.nopatch in {spec.name}: {why}")],
+        )
+    fix, evidence = fixed_in(vuln.id, spec, dist)
+    if fix is None:
+        return None
+    if scanned >= fix:
+        if installed is not None:
+            evidence.append(
+                Evidence(EvidenceKind.INSTALLED, f"installed {scanned} is at or past the fix {fix}")
+            )
+        return Status.FIXED, fix, evidence
+    evidence.append(Evidence(EvidenceKind.INSTALLED, f"installed {scanned} is older than the fix {fix}"))
+    return Status.AFFECTED, fix, evidence
+
+
+def criteria_evidence(criteria: Sequence[CriterionResult]) -> list[Evidence]:
+    """Each criterion that named the package, its conditions (at most five) and its judgement."""
+    matched: list[Evidence] = []
+    for c in criteria:
+        matched.append(Evidence(c.kind, f"{c.criteria} ({c.mapping})"))
+        for cond in c.conditions[:5]:
+            matched.append(Evidence(EvidenceKind.CONDITION, f"only when running with {cond} (not evaluated)"))
+        matched.append(Evidence(VERSION_EVIDENCE[c.decision], c.detail))
+    return matched
+
+
+def nvd_backlog_evidence(vuln: Vulnerability) -> Evidence:
+    """Why the CVE JSON 5 record decides: NVD has not analysed the CVE (or does not have it)."""
+    return Evidence(
+        EvidenceKind.NVD_BACKLOG,
+        f"NVD has no configuration for {vuln.id} (status {vuln.status}): using the CVE JSON 5 "
+        "record of the CNA and ADPs",
+    )
 
 
 def decide(
@@ -276,59 +347,20 @@ def decide(
     if not vuln.configurations and cna is not None:
         criteria = judge_cna(cna, aliases or {spec.name.lower()}, scanned.version)
         if criteria:
-            matched.append(
-                Evidence(
-                    "nvd-backlog",
-                    f"NVD has no configuration for {vuln.id} (status {vuln.status}): using the CVE JSON 5 "
-                    "record of the CNA and ADPs",
-                )
-            )
+            matched.append(nvd_backlog_evidence(vuln))
         metrics = metrics or cve5_metrics(cna)
-    for c in criteria:
-        matched.append(Evidence(c.kind, f"{c.criteria} ({c.mapping})"))
-        for cond in c.conditions[:5]:
-            matched.append(Evidence("condition", f"only when running with {cond} (not evaluated)"))
-        kind = {
-            Decision.VULNERABLE: "version-affected",
-            Decision.NOT_VULNERABLE: "version-not-affected",
-            Decision.UNKNOWN: "version-unknown",
-        }[c.decision]
-        matched.append(Evidence(kind, c.detail))
-    nopatch: TriageFile | None = None
-    fix: EVR | None = None
-    fix_evidence: list[Evidence] = []
-    if own_cves is None or vuln.id in own_cves:
-        nopatch = next((t for t in spec.triage if t.cve == vuln.id), None)
-        fix, fix_evidence = fixed_in(vuln.id, spec, dist)
-    if not criteria and nopatch is None and fix is None and triage is None:
+    matched += criteria_evidence(criteria)
+    decided = None
+    if triage is not None or own_cves is None or vuln.id in own_cves:
+        decided = distro_decision(vuln, spec, dist, scanned, installed, triage)
+    if not criteria and decided is None:
         return None
     assessment = assess(tuple(metrics))
     evidence: list[Evidence] = []  # what decided, first; then ``matched``; then the CVSS used
     status: Status
     fixed: EVR | None = None
-    if triage is not None:
-        evidence.append(Evidence("triage", triage.describe()))
-        if triage.justification:
-            evidence.append(Evidence("justification", triage.justification))
-        status = triage.status
-        fixed = EVR.parse(triage.fixed_in) if triage.fixed_in else None
-        if fixed is not None and status is Status.FIXED and scanned < fixed:
-            status = Status.AFFECTED
-            evidence.append(Evidence("installed", f"installed {scanned} is older than the fix {fixed}"))
-    elif nopatch is not None:
-        why = nopatch.justification or "empty file: no justification recorded"
-        evidence.append(Evidence("nopatch", f"{vuln.id}.nopatch in {spec.name}: {why}"))
-        status = Status.NOT_AFFECTED
-    elif fix is not None:
-        evidence.extend(fix_evidence)
-        fixed = fix
-        if scanned >= fix:
-            status = Status.FIXED
-            if installed is not None:
-                evidence.append(Evidence("installed", f"installed {scanned} is at or past the fix {fix}"))
-        else:
-            status = Status.AFFECTED
-            evidence.append(Evidence("installed", f"installed {scanned} is older than the fix {fix}"))
+    if decided is not None:
+        status, fixed, evidence = decided
     else:
         decisions = {c.decision for c in criteria}
         if Decision.VULNERABLE in decisions:

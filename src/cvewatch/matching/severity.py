@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from cvewatch.model.records import CvssMetric
-from cvewatch.model.verdicts import CvssSummary, Evidence, Severity
+from cvewatch.model.verdicts import CvssSummary, Evidence, EvidenceKind, Severity
 
 # NVD's own (Primary) v3.x first, then a CNA's v3.x, then v4.0, then v2.
 _PREFERENCE = {
@@ -58,7 +58,10 @@ def cvss_evidence(metric: CvssMetric | None) -> list[Evidence]:
     if metric is None:
         return []
     return [
-        Evidence("cvss", f"CVSS {metric.version} {metric.base_score} {metric.vector} from {metric.source}")
+        Evidence(
+            EvidenceKind.CVSS,
+            f"CVSS {metric.version} {metric.base_score} {metric.vector} from {metric.source}",
+        )
     ]
 
 

@@ -11,10 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import ClassVar
 
 from cvewatch.model.published import PublishedState
 from cvewatch.model.records import Vulnerability
-from cvewatch.model.verdicts import Verdict
+from cvewatch.model.verdicts import EvidenceKind, Verdict
 
 DEMO_PUBLISHER_NAME = "cvewatch demo distribution"
 DEMO_PUBLISHER_NAMESPACE = "https://cvewatch.example/"
@@ -45,6 +46,19 @@ DEMO_PUBLISHER = Publisher(
 )
 
 
+def legal_notice_for(publisher_name: str) -> str:
+    """The terms of use note of a document issued by ``publisher_name``."""
+    return (
+        f"This document is provided 'as is' by {publisher_name}, without warranty of any kind. "
+        "The statements it makes were derived automatically from public vulnerability records and the "
+        "distribution's package sources; check them against your own deployment."
+    )
+
+
+#: the demo's terms of use (a real publisher's documents get :func:`legal_notice_for` its name)
+DEMO_LEGAL_NOTICE = legal_notice_for("the cvewatch demo distribution")
+
+
 @dataclass(frozen=True, slots=True)
 class PublishedDocument:
     """One rendered file; ``path`` is relative, POSIX-style: ``2023/cvewatch-azl3-cve-2023-38545.json``.
@@ -69,6 +83,11 @@ class DocumentPublisher(ABC):
 
     #: short format key, e.g. ``"csaf-vex"``
     format_name: str
+
+    #: the evidence kinds the format has a rendering for. It must be every :class:`EvidenceKind` (a test
+    #: checks each registered format), and rendering a verdict with another kind is an error, never a
+    #: silently dropped or guessed statement.
+    evidence_kinds: ClassVar[frozenset[EvidenceKind]] = frozenset()
 
     @abstractmethod
     def render(self, vuln: Vulnerability, verdicts: Sequence[Verdict]) -> list[PublishedDocument]:

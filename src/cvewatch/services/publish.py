@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from cvewatch import __version__
 from cvewatch.errors import InputError
 from cvewatch.model.verdicts import Verdict
-from cvewatch.publishing.csaf_vex import CsafVexPublisher
+from cvewatch.publishing.csaf_vex import CsafVexOptions, CsafVexPublisher
 from cvewatch.publishing.interface import DocumentPublisher, PublishedDocument, Publisher, write_documents
 from cvewatch.store.inventory import release_id
 from cvewatch.store.published import load_published, save_published
@@ -94,9 +94,11 @@ def publish_csaf(
     except OSError as exc:
         raise InputError(f"cannot create the output folder: {exc.strerror or exc}", str(out_dir)) from exc
     csaf = CsafVexPublisher(
-        release=release,
-        product_name=product_name or release,
-        generator_version=__version__,
-        publisher=publisher,
+        CsafVexOptions(
+            release=release,
+            product_name=product_name or release,
+            generator_version=__version__,
+            publisher=publisher,
+        )
     )
     return publish_release(engine, release, csaf, out_dir)

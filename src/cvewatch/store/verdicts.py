@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, sel
 from sqlalchemy.exc import IntegrityError
 
 from cvewatch.errors import StoreError
-from cvewatch.model.verdicts import CvssSummary, Evidence, Severity, Status, Verdict
+from cvewatch.model.verdicts import CvssSummary, Evidence, EvidenceKind, Severity, Status, Verdict
 from cvewatch.store.db import db_error_line
 from cvewatch.store.inventory import image_id, release_id
 from cvewatch.store.models import VerdictRow
@@ -284,6 +284,26 @@ def replace_verdicts(
     return apply_diff(conn, rid, iid, diff_verdicts(stored, verdicts))
 
 
+_EVIDENCE_KINDS: dict[str, EvidenceKind] = {k.value: k for k in EvidenceKind}
+
+
+def _evidence(items: Iterable[dict[str, str]], cve: str, package: str) -> tuple[Evidence, ...]:
+    """Stored evidence (the kind as its text, as :func:`verdict_digest` hashes it) back as values. A kind
+    this version does not know was written by another version of cvewatch: deciding the verdict again
+    replaces it, so the error says so instead of guessing what the kind meant."""
+    out = []
+    for e in items:
+        kind = _EVIDENCE_KINDS.get(e["kind"])
+        if kind is None:
+            raise StoreError(
+                f"stored verdict {cve} / {package} has evidence of kind {e['kind']!r}, which this version of "
+                "cvewatch does not know (written by another version?): run `cvewatch scan --full` for its "
+                "release or image to decide it again"
+            )
+        out.append(Evidence(kind, e["detail"]))
+    return tuple(out)
+
+
 def load_verdicts(conn: Connection, release: str, image: str | None = None) -> list[Verdict]:
     rid, iid = _scope(conn, release, image)
     stmt = select(T_VERDICT).where(_scope_filter(rid, iid)).order_by(T_VERDICT.c.cve_id, T_VERDICT.c.package)
@@ -303,7 +323,7 @@ def load_verdicts(conn: Connection, release: str, image: str | None = None) -> l
                 cvss=None
                 if cv is None
                 else CvssSummary(cv["version"], cv["score"], cv["vector"], cv["source"]),
-                evidence=tuple(Evidence(e["kind"], e["detail"]) for e in r.evidence),
+                evidence=_evidence(r.evidence, r.cve_id, r.package),
             )
         )
     return out
