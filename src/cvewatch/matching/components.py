@@ -36,7 +36,7 @@ from pathlib import Path
 from cvewatch.errors import ConfigError
 from cvewatch.matching.cna import cve5_metrics, describes_another_distribution, judge_entry, normalize
 from cvewatch.matching.outcome import Decision
-from cvewatch.matching.rules import CriteriaIndex, cpe_fields, fixed_in, judge_criterion, make_verdict
+from cvewatch.matching.rules import CriteriaIndex, fixed_in, judge_criterion, make_verdict
 from cvewatch.matching.severity import Assessment, assess
 from cvewatch.model.components import (
     KIND_BUNDLED,
@@ -57,6 +57,7 @@ from cvewatch.model.packages import SourcePackage
 from cvewatch.model.records import CpeMatch, Vulnerability
 from cvewatch.model.triage import TriageRecord
 from cvewatch.model.verdicts import Evidence, Status, Verdict
+from cvewatch.versions.cpe import cpe_fields
 from cvewatch.versions.rpm import EVR
 from cvewatch.versions.upstream import compare_upstream
 
