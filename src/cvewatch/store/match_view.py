@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Table, bindparam, text
 
 from cvewatch.gcpause import gc_paused
 from cvewatch.model.records import ConfigNode, Configuration, CpeMatch, CvssMetric, Vulnerability
+from cvewatch.store.types import from_store
 from cvewatch.store.vulnerabilities import T_CONF, T_CPE, T_METRIC, T_NODE, T_VULN
 
 CHUNK = 10_000  # ids per statement
@@ -89,11 +90,6 @@ _VulnerabilityDraft = _draft(
         "cisa_kev",
     ),
 )
-
-
-def _utc(value: datetime) -> datetime:
-    """A stored time as an aware UTC datetime (naive ones are in UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 #: How a statement takes all the ids of a chunk as one parameter, by dialect: SQLite reads a JSON array with
@@ -280,8 +276,8 @@ def _load_chunk(conn: Connection, chunk: list[str], out: dict[str, Vulnerability
                 modified = fromiso(modified)
             m = new(_VulnerabilityDraft)
             m.id = cve
-            m.published = published if published.tzinfo is UTC else _utc(published)
-            m.last_modified = modified if modified.tzinfo is UTC else _utc(modified)
+            m.published = published if published.tzinfo is UTC else from_store(published)
+            m.last_modified = modified if modified.tzinfo is UTC else from_store(modified)
             m.status = status
             m.source_identifier = source
             m.descriptions = ()
