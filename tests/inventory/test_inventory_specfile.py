@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cvewatch.inventory.changelog import parse_changelog_text, parse_header
+from cvewatch.inventory.changelog import parse_changelog, parse_header
 from cvewatch.inventory.specfile import SpecResult, parse_spec, parse_spec_text, patch_header_cves
 
 SPECS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "azurelinux" / "SPECS-3.0"
@@ -290,7 +290,7 @@ def test_changelog_header_variants() -> None:
     assert parse_header("* Tue 11 Mar 2025 K S <k@m.com> - 18.2.2-6")[2] == "18.2.2-6"  # type: ignore[index]
     assert parse_header("* Wed Jan  3 2007 D Z <d@r.com> - 0.70-9%{?dist}")[2] == "0.70-9"  # type: ignore[index]
     assert parse_header("* Fixes for new role_transition") is None
-    bad = parse_changelog_text("stray\n* Mon Feb 30 2025 X <x@y> - 1-1\n- t\n", path="c")
+    bad = parse_changelog(enumerate(["stray", "* Mon Feb 30 2025 X <x@y> - 1-1", "- t"], 1), path="c")
     assert len(bad.entries) == 1 and bad.entries[0].date is None
     assert [p.line for p in bad.problems] == [1, 2]
 

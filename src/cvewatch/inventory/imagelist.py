@@ -10,7 +10,7 @@ A plain list is one NEVRA per line; blank lines and ``#`` comments are skipped. 
 ``"sourcerpm":"%{SOURCERPM}"`` member is kept as the binary's source build) is recognised by its first
 line. SPDX and CycloneDX JSON documents are read by :mod:`cvewatch.inventory.sbom`;
 :func:`parse_package_text` and :func:`parse_package_list` pick the reader. No I/O except
-:func:`read_image_list` and :func:`parse_package_list`.
+:func:`parse_package_list`.
 
 A malformed line or element is a Problem and the rest is read; an input beyond a limit of
 :mod:`cvewatch.limits` (file size, number of lines or elements, JSON nesting) is refused whole with an
@@ -74,10 +74,6 @@ class ImageListResult:
     os_release: tuple[tuple[str, str], ...] = field(default=())  # KEY, value (quotes removed), in order
     format: str = ""  # one of the FORMAT_* names
     skipped: int = 0  # SBOM elements that are not RPMs (other ecosystems, the OS, the image itself)
-
-    @property
-    def os_release_map(self) -> dict[str, str]:
-        return dict(self.os_release)
 
 
 def parse_nevra(s: str) -> InstalledPackage:
@@ -286,8 +282,3 @@ def parse_package_list(path: Path) -> ImageListResult:
     :data:`~cvewatch.limits.MAX_INPUT_BYTES`) or is beyond another limit; a bad line is a Problem."""
     text = read_input(path).decode("utf-8", errors="replace")
     return parse_package_text(text, path=str(path))
-
-
-def read_image_list(path: Path) -> ImageListResult:
-    """Read a build note or package list from disk and parse it (InputError as :func:`parse_package_list`)."""
-    return parse_image_list(read_input(path).decode("utf-8", errors="replace"), path=str(path))
