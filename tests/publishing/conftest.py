@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from cvewatch.model.records import Vulnerability
 from cvewatch.model.verdicts import CvssSummary, Evidence, Severity, Status, Verdict
 
-NVD_RECORDS = Path("/work/shared/data/nvd/nvd-2.0-records/fkie")
-CSAF_ROOT = Path("/work/shared/schemas/csaf/csaf_2.0")
+from ..conftest import NVD, SHARED
+
+NVD_RECORDS = NVD / "nvd-2.0-records" / "fkie"
+CSAF_ROOT = SHARED / "schemas" / "csaf" / "csaf_2.0"
 
 CVE = "CVE-2023-38545"
 RELEASE = "3.0"
