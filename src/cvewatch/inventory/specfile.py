@@ -33,7 +33,8 @@ from pathlib import Path
 
 from cvewatch.errors import InputError, SpecParseError
 from cvewatch.inventory.changelog import CVE_RE, cve_ids, parse_changelog
-from cvewatch.inventory.macros import ConditionalStack, MacroContext
+from cvewatch.inventory.conditionals import ConditionalStack
+from cvewatch.inventory.macros import MacroContext
 from cvewatch.inventory.treefiles import Folder, SpecTree, problem_of
 from cvewatch.limits import MAX_NOPATCH_BYTES, MAX_TREE_FILE_BYTES, PATCH_HEAD_BYTES
 from cvewatch.model.packages import PatchFile, Problem, SourcePackage, TriageFile
