@@ -23,7 +23,8 @@ from typing import Any
 
 from cvewatch.errors import InputError, SpecParseError
 from cvewatch.inventory.changelog import CVE_RE, parse_header
-from cvewatch.inventory.specfile import SECTIONS, parse_spec_text, patch_header_cves, read_spec, rpm_refuses
+from cvewatch.inventory.specfile import parse_spec_text, patch_header_cves, read_spec, rpm_refuses
+from cvewatch.inventory.speclines import SECTIONS
 from cvewatch.inventory.tree import kernel_defines
 from cvewatch.inventory.treefiles import Folder, SpecTree, problem_of
 from cvewatch.limits import LINT_PATCH_BYTES, MAX_NOPATCH_BYTES, MAX_TREE_FILE_BYTES, load_json
