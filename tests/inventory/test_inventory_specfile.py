@@ -224,6 +224,21 @@ def test_main_package_without_files_is_not_built() -> None:
     assert p is not None and p.subpackages == ("only",)
 
 
+def test_patchlist_lines_are_patches_numbered_after_the_patch_tags() -> None:
+    # rpm >= 4.15: one patch file per line of %patchlist, numbered after the last PatchN
+    text = (
+        "Name: p\nVersion: 1\nRelease: 1\nPatch3: first.patch\n%patchlist\n"
+        "CVE-2024-3094.patch\n\n# a comment\n%{name}-fix.patch\n%prep\n"
+    )
+    p = parse_spec_text(text, path="p.spec", sibling_files=["CVE-2024-3094.patch"]).package
+    assert p is not None
+    assert [(x.filename, x.number, x.cves, x.present) for x in p.patches] == [
+        ("first.patch", 3, (), False),
+        ("CVE-2024-3094.patch", 4, ("CVE-2024-3094",), True),
+        ("p-fix.patch", 5, (), False),
+    ]
+
+
 def test_no_files_at_all_includes_everything() -> None:
     text = "Name: m\nVersion: 1\nRelease: 1\n%package x\nSummary: s\n"
     p = parse_spec_text(text, path="m.spec").package

@@ -90,6 +90,7 @@ class SpecReader:
         cond = self.cond
         changelog = self.changelog
         pending = self._pending
+        handlers = self._handlers
         source = logical_lines(text)
         section = self.section  # kept in a local: read for every line, changed by _section only
         item: tuple[int, str] | None
@@ -106,8 +107,8 @@ class SpecReader:
                     continue
                 if section == "changelog":
                     changelog.append(item)
-                elif section == "preamble" or section == "subpreamble":
-                    self._tag(line.lstrip(), lineno)
+                elif (handler := handlers.get(section)) is not None:
+                    handler(line.lstrip(), lineno)
                 continue
             if cond.handle(line, lineno):
                 self._take_warnings()
@@ -130,7 +131,7 @@ class SpecReader:
             elif section == "changelog":
                 changelog.append(item)
                 continue
-            handler = self._handlers.get(section)
+            handler = handlers.get(section)
             if handler is not None:
                 handler(s, lineno)
 
