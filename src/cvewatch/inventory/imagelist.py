@@ -128,28 +128,38 @@ def parse_image_list(text: str, *, path: str) -> ImageListResult:
     """
     check_records(line_count(text), "lines", path)
     lines = text.splitlines()
+    if any(line.strip() == PACKAGES_BEGIN for line in lines):
+        return _parse_aks_note(lines, path)
+    first = next((x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")), "")
+    if first.startswith("{"):
+        return _parse_qf_json_lines(lines, path=path)
+    return _parse_rpm_qa(lines, path)
+
+
+def _parse_rpm_qa(lines: list[str], path: str) -> ImageListResult:
+    """``rpm -qa``: one NEVRA a line; blank lines and ``#`` comments skipped."""
+    packages: list[InstalledPackage] = []
+    problems: list[Problem] = []
+    for lineno, line in enumerate(lines, 1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        try:
+            packages.append(parse_nevra(entry))
+        except InputError as exc:
+            problems.append(Problem(path, str(exc), lineno))
+    if not packages and not problems:
+        problems.append(Problem(path, "no packages: empty list"))
+    return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_RPM_QA)
+
+
+def _parse_aks_note(lines: list[str], path: str) -> ImageListResult:
+    """An AKS node-image build note: the NEVRAs between the package markers, ``/etc/os-release`` between
+    its markers, the kernel from the line after ``Using kernel:``; a list left open is truncated."""
     packages: list[InstalledPackage] = []
     problems: list[Problem] = []
     kernel: str | None = None
     os_release: list[tuple[str, str]] = []
-
-    is_note = any(line.strip() == PACKAGES_BEGIN for line in lines)
-    first = next((x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")), "")
-    if not is_note and first.startswith("{"):
-        return _parse_qf_json_lines(lines, path=path)
-    if not is_note:
-        for lineno, line in enumerate(lines, 1):
-            entry = line.strip()
-            if not entry or entry.startswith("#"):
-                continue
-            try:
-                packages.append(parse_nevra(entry))
-            except InputError as exc:
-                problems.append(Problem(path, str(exc), lineno))
-        if not packages and not problems:
-            problems.append(Problem(path, "no packages: empty list"))
-        return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_RPM_QA)
-
     mode = ""  # "" | "packages" | "os-release"
     mode_start = 0
     seen_packages = False
