@@ -20,27 +20,48 @@ InputError naming the file and the limit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
 from cvewatch.errors import InputError
+from cvewatch.inventory.packagelist import (
+    FORMAT_AKS_NOTE,
+    FORMAT_CYCLONEDX_JSON,
+    FORMAT_RPM_QA,
+    FORMAT_RPM_QF_JSON,
+    FORMAT_SPDX_JSON,
+    NAME_RE,
+    VERSION_RE,
+    ImageListResult,
+)
+from cvewatch.inventory.sbom import is_sbom, parse_sbom_document
 from cvewatch.limits import check_records, json_error, line_count, load_json, read_input
 from cvewatch.model.packages import InstalledPackage, Problem
 from cvewatch.versions.rpm import parse_epoch
+
+__all__ = [
+    "ARCHES",
+    "FORMAT_AKS_NOTE",
+    "FORMAT_CYCLONEDX_JSON",
+    "FORMAT_RPM_QA",
+    "FORMAT_RPM_QF_JSON",
+    "FORMAT_SPDX_JSON",
+    "OS_RELEASE_BEGIN",
+    "OS_RELEASE_END",
+    "PACKAGES_BEGIN",
+    "PACKAGES_END",
+    "ImageListResult",
+    "parse_image_list",
+    "parse_nevra",
+    "parse_package_list",
+    "parse_package_text",
+]
 
 PACKAGES_BEGIN = "=== Installed Packages Begin"
 PACKAGES_END = "=== Installed Packages End"
 OS_RELEASE_BEGIN = "=== os-release Begin"
 OS_RELEASE_END = "=== os-release End"
-
-# the formats a package list can have (ImageListResult.format)
-FORMAT_AKS_NOTE = "aks-note"
-FORMAT_RPM_QA = "rpm-qa"
-FORMAT_RPM_QF_JSON = "rpm-qf-json"
-FORMAT_SPDX_JSON = "spdx-json"
-FORMAT_CYCLONEDX_JSON = "cyclonedx-json"
 
 ARCHES = frozenset(
     {
@@ -61,19 +82,7 @@ ARCHES = frozenset(
         "nosrc",
     }
 )
-_NAME_RE = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+-]*$")
-_VERSION_RE = re.compile(r"^[A-Za-z0-9._+~^]+$")
 _KERNEL_RE = re.compile(r"^Linux version (\S+)")
-
-
-@dataclass(frozen=True, slots=True)
-class ImageListResult:
-    packages: tuple[InstalledPackage, ...]
-    problems: tuple[Problem, ...]
-    kernel: str | None = None  # e.g. "6.6.57.1-6.azl3", from "Using kernel:"
-    os_release: tuple[tuple[str, str], ...] = field(default=())  # KEY, value (quotes removed), in order
-    format: str = ""  # one of the FORMAT_* names
-    skipped: int = 0  # SBOM elements that are not RPMs (other ecosystems, the OS, the image itself)
 
 
 def parse_nevra(s: str) -> InstalledPackage:
@@ -103,11 +112,11 @@ def parse_nevra(s: str) -> InstalledPackage:
             epoch = parse_epoch(e)
         except InputError as exc:
             raise InputError(f"not a NEVRA ({exc}): {text!r}") from None
-    if not _NAME_RE.match(name):
+    if not NAME_RE.match(name):
         raise InputError(f"not a NEVRA (bad name {name!r}): {text!r}")
-    if not version or not _VERSION_RE.match(version):
+    if not version or not VERSION_RE.match(version):
         raise InputError(f"not a NEVRA (bad version {version!r}): {text!r}")
-    if not _VERSION_RE.match(release):
+    if not VERSION_RE.match(release):
         raise InputError(f"not a NEVRA (bad release {release!r}): {text!r}")
     return InstalledPackage(name, epoch, version, release, arch)
 
@@ -251,7 +260,7 @@ def _parse_qf_json_lines(lines: list[str], *, path: str) -> ImageListResult:
         except InputError as exc:
             problems.append(Problem(path, f"{exc}: {entry[:80]!r}", lineno))
             continue
-        if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
+        if not NAME_RE.match(name) or not VERSION_RE.match(version) or not VERSION_RE.match(release):
             problems.append(Problem(path, f"not a package name, version and release: {entry[:80]!r}", lineno))
             continue
         source_rpm = _qf_field(obj, "sourcerpm")
@@ -265,9 +274,6 @@ def parse_package_text(text: str, *, path: str) -> ImageListResult:
     """Any supported package list, its format detected from the text: an AKS build note, ``rpm -qa``
     (NEVRA lines or ``--qf`` JSON lines), an SPDX 2.x JSON or a CycloneDX JSON SBOM. Raises only
     InputError, for a text beyond a limit of :mod:`cvewatch.limits` (lines, elements, JSON nesting)."""
-    # the SBOM readers build ImageListResults: imported here, not at the top, to keep the import graph a tree
-    from cvewatch.inventory.sbom import is_sbom, parse_sbom_document
-
     text = text.removeprefix("\ufeff")
     head = text.lstrip()
     if head.startswith("{") or head.startswith("["):
