@@ -19,7 +19,8 @@ from cvewatch.inventory.components import (
 )
 from cvewatch.inventory.gobuildinfo import parse_go_version_m
 from cvewatch.inventory.snapshot import dump_snapshot, load_snapshot
-from cvewatch.inventory.specfile import parse_spec, split_dependencies
+from cvewatch.inventory.specfile import parse_spec
+from cvewatch.inventory.specreader import split_dependencies
 from cvewatch.model.components import (
     KIND_BUNDLED,
     KIND_CARGO,

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from cvewatch.errors import InputError
-from cvewatch.inventory.imagelist import ImageListResult, parse_image_list, parse_nevra, read_image_list
+from cvewatch.inventory.imagelist import (
+    FORMAT_AKS_NOTE,
+    ImageListResult,
+    parse_image_list,
+    parse_nevra,
+    parse_package_list,
+)
 from cvewatch.inventory.tree import binary_to_source, load_spec_tree
 from cvewatch.model.packages import InstalledPackage
 
@@ -79,7 +85,7 @@ def test_note_shape() -> None:
     assert r.problems == ()
     assert [p.name for p in r.packages] == ["filesystem", "glibc"]
     assert r.kernel == "6.6.57.1-6.azl3"
-    assert r.os_release_map == {"NAME": "Microsoft Azure Linux", "VERSION_ID": "3.0"}
+    assert dict(r.os_release) == {"NAME": "Microsoft Azure Linux", "VERSION_ID": "3.0"}
 
 
 def test_truncated_note_names_file_and_line() -> None:
@@ -106,7 +112,7 @@ def test_empty_inputs() -> None:
 def notes() -> list[ImageListResult]:
     files = sorted(NOTES.glob("*.txt"))
     start = time.perf_counter()
-    results = [read_image_list(f) for f in files]
+    results = [parse_package_list(f) for f in files]
     print(f"\n{len(files)} node-image notes parsed in {time.perf_counter() - start:.2f} s")
     return results
 
@@ -118,7 +124,8 @@ def test_all_real_notes_parse_cleanly(notes: list[ImageListResult]) -> None:
         assert r.problems == ()
         assert len(r.packages) > 300
         assert r.kernel is not None and r.kernel.endswith(".azl3")
-        assert r.os_release_map["ID"] == "azurelinux"
+        assert r.format == FORMAT_AKS_NOTE
+        assert dict(r.os_release)["ID"] == "azurelinux"
         assert any(p.name == "kernel" for p in r.packages)
 
 

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvewatch.errors import SpecParseError
-from cvewatch.inventory.macros import ConditionalStack, MacroContext
+from cvewatch.inventory.conditionals import ConditionalStack
+from cvewatch.inventory.macros import MacroContext
 
 
 def ctx(**defines: str) -> MacroContext:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cvewatch.inventory.changelog import parse_changelog_text, parse_header
+from cvewatch.inventory.changelog import parse_changelog, parse_header
 from cvewatch.inventory.specfile import SpecResult, parse_spec, parse_spec_text, patch_header_cves
 
 SPECS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "azurelinux" / "SPECS-3.0"
@@ -224,6 +224,21 @@ def test_main_package_without_files_is_not_built() -> None:
     assert p is not None and p.subpackages == ("only",)
 
 
+def test_patchlist_lines_are_patches_numbered_after_the_patch_tags() -> None:
+    # rpm >= 4.15: one patch file per line of %patchlist, numbered after the last PatchN
+    text = (
+        "Name: p\nVersion: 1\nRelease: 1\nPatch3: first.patch\n%patchlist\n"
+        "CVE-2024-3094.patch\n\n# a comment\n%{name}-fix.patch\n%prep\n"
+    )
+    p = parse_spec_text(text, path="p.spec", sibling_files=["CVE-2024-3094.patch"]).package
+    assert p is not None
+    assert [(x.filename, x.number, x.cves, x.present) for x in p.patches] == [
+        ("first.patch", 3, (), False),
+        ("CVE-2024-3094.patch", 4, ("CVE-2024-3094",), True),
+        ("p-fix.patch", 5, (), False),
+    ]
+
+
 def test_no_files_at_all_includes_everything() -> None:
     text = "Name: m\nVersion: 1\nRelease: 1\n%package x\nSummary: s\n"
     p = parse_spec_text(text, path="m.spec").package
@@ -290,7 +305,7 @@ def test_changelog_header_variants() -> None:
     assert parse_header("* Tue 11 Mar 2025 K S <k@m.com> - 18.2.2-6")[2] == "18.2.2-6"  # type: ignore[index]
     assert parse_header("* Wed Jan  3 2007 D Z <d@r.com> - 0.70-9%{?dist}")[2] == "0.70-9"  # type: ignore[index]
     assert parse_header("* Fixes for new role_transition") is None
-    bad = parse_changelog_text("stray\n* Mon Feb 30 2025 X <x@y> - 1-1\n- t\n", path="c")
+    bad = parse_changelog(enumerate(["stray", "* Mon Feb 30 2025 X <x@y> - 1-1", "- t"], 1), path="c")
     assert len(bad.entries) == 1 and bad.entries[0].date is None
     assert [p.line for p in bad.problems] == [1, 2]
 

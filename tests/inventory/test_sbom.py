@@ -173,7 +173,7 @@ def test_cyclonedx_built_from_a_real_note_gives_the_same_packages(tmp_path: Path
     assert result.problems == ()
     assert sorted(result.packages, key=lambda p: p.nevra) == sorted(real, key=lambda p: p.nevra)
     assert result.skipped == 2  # the OS component and the PyPI package
-    assert result.os_release_map == {"ID": "azurelinux", "VERSION_ID": "3.0"}
+    assert dict(result.os_release) == {"ID": "azurelinux", "VERSION_ID": "3.0"}
 
 
 @needs_data

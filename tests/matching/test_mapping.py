@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,9 @@ def test_the_shipped_mapping_loads_and_names_real_products() -> None:
     assert curl.matches("haxx", "libcurl") and not curl.matches("curl", "curl")
     fallback = m.names_for("some-unmapped-thing")
     assert not fallback.curated and fallback.matches("anyone", "some-unmapped-thing")
-    assert len(m.curated_packages()) > 100
+    shipped = resources.files("cvewatch.matching").joinpath("data/cpe-mapping.toml").read_text("utf-8")
+    packages = tomllib.loads(shipped)["packages"]
+    assert len(packages) > 100 and all(m.names_for(p).curated for p in packages)
 
 
 def test_a_bad_mapping_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -10,13 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cvewatch.errors import InputError
+from cvewatch.model.records import vendor_product
 from cvewatch.versions.cpe import (
     CPE,
     FIELDS,
     Relation,
     compare_attribute,
     compare_names,
+    cpe_fields,
     cpe_name_match,
+    match_fields,
 )
 
 NvdMatch = Callable[..., dict[str, Any]]
@@ -295,3 +298,82 @@ def test_compare_attribute_rejects_malformed_values() -> None:
         compare_attribute("", "a")
     with pytest.raises(InputError):
         compare_attribute("a", "foo\\")
+
+
+# the matcher's fields: the same parse ------------------------------------------------------------------
+
+
+def _by_full_parse(text: str) -> tuple[str, ...] | None:
+    try:
+        cpe = CPE.parse(text)
+    except InputError:
+        return None
+    return ("cpe", "2.3", *(getattr(cpe, f).lower() for f in FIELDS))
+
+
+def test_match_fields_of_every_real_criterion_is_the_full_parse(all_criteria: list[tuple[str, str]]) -> None:
+    assert len(all_criteria) > 1000
+    for _, text in all_criteria:
+        assert match_fields(text) == _by_full_parse(text), text
+
+
+def test_the_stored_vendor_and_product_are_the_matchers(all_criteria: list[tuple[str, str]]) -> None:
+    # the store selects a scan's candidate CVEs by these columns: they must name what the matcher reads
+    escaped_backslash = "cpe:2.3:a:foo\\\\:bar:1.0:*:*:*:*:*:*:*"  # vendor: foo and a backslash
+    for text in [*(text for _, text in all_criteria), escaped_backslash]:
+        fields = cpe_fields(text)
+        assert vendor_product(text) == (fields[3], fields[4]), text
+
+
+@pytest.mark.parametrize(
+    ("text", "fields"),
+    [
+        ("cpe:2.3:a:Haxx:LibCurl:8.5:P1:*:*:*:*:*:*", ("haxx", "libcurl", "8.5", "p1")),
+        ("cpe:2.3:a:foo\\:bar:baz\\.qux:1.0:*:*:*:*:*:*:*", ("foo:bar", "baz.qux", "1.0", "*")),
+        ("cpe:2.3:a:foo\\\\:bar:1.0:*:*:*:*:*:*:*", ("foo\\", "bar", "1.0", "*")),  # an escaped backslash
+        ("cpe:2.3:a:adobe:*:9.*:*:PalmOS:*:*:*:*:*", ("adobe", "*", "9.*", "*")),  # a trailing wildcard
+        ("cpe:2.3:a:foo:*bar:-:*:*:*:*:*:*:*", ("foo", "*bar", "-", "*")),  # a leading wildcard, NA
+    ],
+)
+def test_match_fields_values(text: str, fields: tuple[str, ...]) -> None:
+    assert match_fields(text) is not None
+    assert cpe_fields(text)[3:7] == fields
+    assert match_fields(text) == _by_full_parse(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cpe:2.3:a:foo:bar:*:*:*:*:*:*:*",  # 12 components
+        "cpe:2.3:a:foo:bar:*:*:*:*:*:*:*:*:*",  # 14
+        "cpe:2.3:x:foo:bar:*:*:*:*:*:*:*:*",  # no such part
+        "cpe:2.3:A:foo:bar:*:*:*:*:*:*:*:*",  # the part is lower case
+        "cpe:2.3:a::bar:*:*:*:*:*:*:*:*",  # an empty component
+        "cpe:2.3:a:foo:bar baz:*:*:*:*:*:*:*:*",  # whitespace
+        "cpe:2.3:a:foo:bar:1.*.2:*:*:*:*:*:*:*",  # a wildcard inside a value
+        "cpe:2.3:a:foo:bar:**:*:*:*:*:*:*:*",  # only wildcards
+        "cpe:/a:foo:bar:1.0",  # CPE 2.2
+        "CPE:2.3:a:foo:bar:*:*:*:*:*:*:*:*",
+    ],
+)
+def test_match_fields_rejects_what_the_parse_rejects(text: str) -> None:
+    assert match_fields(text) is None
+    with pytest.raises(InputError, match=r"not a CPE 2\.3 formatted string"):
+        cpe_fields(text)
+
+
+_CPE_CHARS = st.sampled_from([*"aoAx09_.-*?\\ \t!/é:", "\\:", "\\\\"])
+_CPE_COMPONENT = st.one_of(
+    st.sampled_from(["*", "-", "", "Foo", "1.0", "p1", "*bar", "9.*", "\\-", "a\\*"]),
+    st.lists(_CPE_CHARS, min_size=1, max_size=5).map("".join),
+)
+_CPE_TEXT = st.builds(
+    lambda part, rest: f"cpe:2.3:{part}:" + ":".join(rest),
+    st.sampled_from(["a", "o", "h", "*", "A", ""]),
+    st.one_of(st.lists(_CPE_COMPONENT, min_size=10, max_size=10), st.lists(_CPE_COMPONENT, max_size=11)),
+)
+
+
+@given(st.one_of(_CPE_TEXT, st.text(max_size=40)))
+def test_match_fields_agrees_with_the_full_parse(text: str) -> None:
+    assert match_fields(text) == _by_full_parse(text), text

@@ -111,10 +111,3 @@ def parse_changelog(lines: Iterable[tuple[int, str]], *, path: str, dist: str = 
             problems.append(Problem(path, "changelog text before the first entry header", lineno))
     flush()
     return ChangelogResult(tuple(entries), tuple(problems))
-
-
-def parse_changelog_text(
-    text: str, *, path: str = "<changelog>", first_line: int = 1, dist: str = ".azl3"
-) -> ChangelogResult:
-    """Entries of a ``%changelog`` body given as text."""
-    return parse_changelog(enumerate(text.splitlines(), first_line), path=path, dist=dist)

@@ -41,10 +41,6 @@ class ImageDiff:
     changed: tuple[Change, ...]  # same EVR by rpm's order, another arch or spelling (``01.0`` vs ``1.0``)
     unchanged: int
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.added or self.removed or self.upgraded or self.downgraded or self.changed)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "added": [package_dict(p) for p in self.added],

@@ -10,7 +10,7 @@ A plain list is one NEVRA per line; blank lines and ``#`` comments are skipped. 
 ``"sourcerpm":"%{SOURCERPM}"`` member is kept as the binary's source build) is recognised by its first
 line. SPDX and CycloneDX JSON documents are read by :mod:`cvewatch.inventory.sbom`;
 :func:`parse_package_text` and :func:`parse_package_list` pick the reader. No I/O except
-:func:`read_image_list` and :func:`parse_package_list`.
+:func:`parse_package_list`.
 
 A malformed line or element is a Problem and the rest is read; an input beyond a limit of
 :mod:`cvewatch.limits` (file size, number of lines or elements, JSON nesting) is refused whole with an
@@ -20,27 +20,48 @@ InputError naming the file and the limit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
 from cvewatch.errors import InputError
+from cvewatch.inventory.packagelist import (
+    FORMAT_AKS_NOTE,
+    FORMAT_CYCLONEDX_JSON,
+    FORMAT_RPM_QA,
+    FORMAT_RPM_QF_JSON,
+    FORMAT_SPDX_JSON,
+    NAME_RE,
+    VERSION_RE,
+    ImageListResult,
+)
+from cvewatch.inventory.sbom import is_sbom, parse_sbom_document
 from cvewatch.limits import check_records, json_error, line_count, load_json, read_input
 from cvewatch.model.packages import InstalledPackage, Problem
 from cvewatch.versions.rpm import parse_epoch
+
+__all__ = [
+    "ARCHES",
+    "FORMAT_AKS_NOTE",
+    "FORMAT_CYCLONEDX_JSON",
+    "FORMAT_RPM_QA",
+    "FORMAT_RPM_QF_JSON",
+    "FORMAT_SPDX_JSON",
+    "OS_RELEASE_BEGIN",
+    "OS_RELEASE_END",
+    "PACKAGES_BEGIN",
+    "PACKAGES_END",
+    "ImageListResult",
+    "parse_image_list",
+    "parse_nevra",
+    "parse_package_list",
+    "parse_package_text",
+]
 
 PACKAGES_BEGIN = "=== Installed Packages Begin"
 PACKAGES_END = "=== Installed Packages End"
 OS_RELEASE_BEGIN = "=== os-release Begin"
 OS_RELEASE_END = "=== os-release End"
-
-# the formats a package list can have (ImageListResult.format)
-FORMAT_AKS_NOTE = "aks-note"
-FORMAT_RPM_QA = "rpm-qa"
-FORMAT_RPM_QF_JSON = "rpm-qf-json"
-FORMAT_SPDX_JSON = "spdx-json"
-FORMAT_CYCLONEDX_JSON = "cyclonedx-json"
 
 ARCHES = frozenset(
     {
@@ -61,23 +82,7 @@ ARCHES = frozenset(
         "nosrc",
     }
 )
-_NAME_RE = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+-]*$")
-_VERSION_RE = re.compile(r"^[A-Za-z0-9._+~^]+$")
 _KERNEL_RE = re.compile(r"^Linux version (\S+)")
-
-
-@dataclass(frozen=True, slots=True)
-class ImageListResult:
-    packages: tuple[InstalledPackage, ...]
-    problems: tuple[Problem, ...]
-    kernel: str | None = None  # e.g. "6.6.57.1-6.azl3", from "Using kernel:"
-    os_release: tuple[tuple[str, str], ...] = field(default=())  # KEY, value (quotes removed), in order
-    format: str = ""  # one of the FORMAT_* names
-    skipped: int = 0  # SBOM elements that are not RPMs (other ecosystems, the OS, the image itself)
-
-    @property
-    def os_release_map(self) -> dict[str, str]:
-        return dict(self.os_release)
 
 
 def parse_nevra(s: str) -> InstalledPackage:
@@ -107,11 +112,11 @@ def parse_nevra(s: str) -> InstalledPackage:
             epoch = parse_epoch(e)
         except InputError as exc:
             raise InputError(f"not a NEVRA ({exc}): {text!r}") from None
-    if not _NAME_RE.match(name):
+    if not NAME_RE.match(name):
         raise InputError(f"not a NEVRA (bad name {name!r}): {text!r}")
-    if not version or not _VERSION_RE.match(version):
+    if not version or not VERSION_RE.match(version):
         raise InputError(f"not a NEVRA (bad version {version!r}): {text!r}")
-    if not _VERSION_RE.match(release):
+    if not VERSION_RE.match(release):
         raise InputError(f"not a NEVRA (bad release {release!r}): {text!r}")
     return InstalledPackage(name, epoch, version, release, arch)
 
@@ -132,28 +137,38 @@ def parse_image_list(text: str, *, path: str) -> ImageListResult:
     """
     check_records(line_count(text), "lines", path)
     lines = text.splitlines()
+    if any(line.strip() == PACKAGES_BEGIN for line in lines):
+        return _parse_aks_note(lines, path)
+    first = next((x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")), "")
+    if first.startswith("{"):
+        return _parse_qf_json_lines(lines, path=path)
+    return _parse_rpm_qa(lines, path)
+
+
+def _parse_rpm_qa(lines: list[str], path: str) -> ImageListResult:
+    """``rpm -qa``: one NEVRA a line; blank lines and ``#`` comments skipped."""
+    packages: list[InstalledPackage] = []
+    problems: list[Problem] = []
+    for lineno, line in enumerate(lines, 1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        try:
+            packages.append(parse_nevra(entry))
+        except InputError as exc:
+            problems.append(Problem(path, str(exc), lineno))
+    if not packages and not problems:
+        problems.append(Problem(path, "no packages: empty list"))
+    return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_RPM_QA)
+
+
+def _parse_aks_note(lines: list[str], path: str) -> ImageListResult:
+    """An AKS node-image build note: the NEVRAs between the package markers, ``/etc/os-release`` between
+    its markers, the kernel from the line after ``Using kernel:``; a list left open is truncated."""
     packages: list[InstalledPackage] = []
     problems: list[Problem] = []
     kernel: str | None = None
     os_release: list[tuple[str, str]] = []
-
-    is_note = any(line.strip() == PACKAGES_BEGIN for line in lines)
-    first = next((x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")), "")
-    if not is_note and first.startswith("{"):
-        return _parse_qf_json_lines(lines, path=path)
-    if not is_note:
-        for lineno, line in enumerate(lines, 1):
-            entry = line.strip()
-            if not entry or entry.startswith("#"):
-                continue
-            try:
-                packages.append(parse_nevra(entry))
-            except InputError as exc:
-                problems.append(Problem(path, str(exc), lineno))
-        if not packages and not problems:
-            problems.append(Problem(path, "no packages: empty list"))
-        return ImageListResult(tuple(packages), tuple(problems), format=FORMAT_RPM_QA)
-
     mode = ""  # "" | "packages" | "os-release"
     mode_start = 0
     seen_packages = False
@@ -245,7 +260,7 @@ def _parse_qf_json_lines(lines: list[str], *, path: str) -> ImageListResult:
         except InputError as exc:
             problems.append(Problem(path, f"{exc}: {entry[:80]!r}", lineno))
             continue
-        if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
+        if not NAME_RE.match(name) or not VERSION_RE.match(version) or not VERSION_RE.match(release):
             problems.append(Problem(path, f"not a package name, version and release: {entry[:80]!r}", lineno))
             continue
         source_rpm = _qf_field(obj, "sourcerpm")
@@ -259,9 +274,6 @@ def parse_package_text(text: str, *, path: str) -> ImageListResult:
     """Any supported package list, its format detected from the text: an AKS build note, ``rpm -qa``
     (NEVRA lines or ``--qf`` JSON lines), an SPDX 2.x JSON or a CycloneDX JSON SBOM. Raises only
     InputError, for a text beyond a limit of :mod:`cvewatch.limits` (lines, elements, JSON nesting)."""
-    # the SBOM readers build ImageListResults: imported here, not at the top, to keep the import graph a tree
-    from cvewatch.inventory.sbom import is_sbom, parse_sbom_document
-
     text = text.removeprefix("\ufeff")
     head = text.lstrip()
     if head.startswith("{") or head.startswith("["):
@@ -286,8 +298,3 @@ def parse_package_list(path: Path) -> ImageListResult:
     :data:`~cvewatch.limits.MAX_INPUT_BYTES`) or is beyond another limit; a bad line is a Problem."""
     text = read_input(path).decode("utf-8", errors="replace")
     return parse_package_text(text, path=str(path))
-
-
-def read_image_list(path: Path) -> ImageListResult:
-    """Read a build note or package list from disk and parse it (InputError as :func:`parse_package_list`)."""
-    return parse_image_list(read_input(path).decode("utf-8", errors="replace"), path=str(path))

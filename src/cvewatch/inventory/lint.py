@@ -23,7 +23,8 @@ from typing import Any
 
 from cvewatch.errors import InputError, SpecParseError
 from cvewatch.inventory.changelog import CVE_RE, parse_header
-from cvewatch.inventory.specfile import SECTIONS, parse_spec_text, patch_header_cves, read_spec, rpm_refuses
+from cvewatch.inventory.specfile import SpecResult, parse_spec_text, patch_header_cves, read_spec, rpm_refuses
+from cvewatch.inventory.speclines import SECTIONS
 from cvewatch.inventory.tree import kernel_defines
 from cvewatch.inventory.treefiles import Folder, SpecTree, problem_of
 from cvewatch.limits import LINT_PATCH_BYTES, MAX_NOPATCH_BYTES, MAX_TREE_FILE_BYTES, load_json
@@ -321,7 +322,6 @@ def _lint_spec(
         ctx.add(None, "unreadable-spec", Severity.ERROR, f"not a readable spec: {problem_of(exc).message}")
         return None, ""
     lines = text.splitlines()
-    folder = listing.path
 
     def read_sibling(sibling: str) -> str | None:
         if sibling not in patch_texts:
@@ -332,24 +332,39 @@ def _lint_spec(
         text, path=rel, dist=dist, sibling_files=listing.names, read_sibling=read_sibling, defines=defines
     )
     problems.extend(result.problems)
+    _check_readable(ctx, result)
+    clog = _changelog(lines, dist)
+    _check_cve_format(ctx, lines)
+    _check_changelog(ctx, clog)
+    _check_future_dated(ctx, lines, clog, today)
     pkg = result.package
-    # unreadable-spec: what the loader rejects (the last problem says why) and what rpm stops on
+    if pkg is None:
+        return None, text
+    _check_current_entry(ctx, pkg, clog, dist)
+    _check_patches(ctx, pkg, listing, text, lines, clog, patch_texts, fetched)
+    return pkg, text
+
+
+def _check_readable(ctx: _Ctx, result: SpecResult) -> None:
+    """unreadable-spec: what the loader rejects (the last problem says why) and what rpm stops on."""
     for p in result.problems:
         if rpm_refuses(p):
             ctx.add(p.line, "unreadable-spec", Severity.ERROR, f"rpm refuses it: {p.message}")
-    if pkg is None:
+    if result.package is None:
         why = result.problems[-1].message if result.problems else "no package"
         ctx.add(None, "unreadable-spec", Severity.ERROR, f"`inventory load-specs` rejects it: {why}")
-    clog = _changelog(lines, dist)
-    clog_upper = clog.text.upper()
 
-    # invalid-cve-format: anywhere in the spec text
+
+def _check_cve_format(ctx: _Ctx, lines: list[str]) -> None:
+    """invalid-cve-format: anywhere in the spec text."""
     for lineno, line in enumerate(lines, 1):
         for token, why in malformed_cve_ids(line):
             ctx.add(lineno, "invalid-cve-format", Severity.WARNING, f"{token!r}: {why}")
 
-    # invalid-changelog-format and future-dated-cve (changelog side)
-    _check_changelog(ctx, clog)
+
+def _check_future_dated(ctx: _Ctx, lines: list[str], clog: _Changelog, today: date) -> None:
+    """future-dated-cve: a changelog entry citing a CVE of a later year than its date; a CVE of a year
+    after today before the changelog."""
     for h in clog.headers:
         if h.when is None:
             continue
@@ -370,12 +385,20 @@ def _lint_spec(
                     lineno, "future-dated-cve", Severity.WARNING, f"{cve} has a year after today ({today})"
                 )
 
-    if pkg is None:
-        return None, text
 
-    # missing-changelog-entry
-    _check_current_entry(ctx, pkg, clog, dist)
-
+def _check_patches(
+    ctx: _Ctx,
+    pkg: SourcePackage,
+    listing: Folder,
+    text: str,
+    lines: list[str],
+    clog: _Changelog,
+    patch_texts: dict[str, str | None],
+    fetched: set[str],
+) -> None:
+    """The rules on the PatchN lines: duplicate-cve-patch, missing-patch-file, missing-cve-reference,
+    missing-cve-in-changelog."""
+    clog_upper = clog.text.upper()
     by_number = _patch_lines(text)
     seen_files: dict[str, int | None] = {}
     files_by_cve: dict[str, list[str]] = defaultdict(list)
@@ -394,7 +417,7 @@ def _lint_spec(
             )
             continue
         seen_files[patch.filename] = at
-        present = patch.present or listing.tree.file(folder / "SOURCES" / patch.filename) is not None
+        present = patch.present or listing.tree.file(listing.path / "SOURCES" / patch.filename) is not None
         if not present and patch.filename not in fetched:
             ctx.add(
                 at,
@@ -432,7 +455,6 @@ def _lint_spec(
                 Severity.INFO,
                 f"{cve} is fixed by {len(files)} patch files: {', '.join(files)}",
             )
-    return pkg, text
 
 
 def _check_current_entry(ctx: _Ctx, pkg: SourcePackage, clog: _Changelog, dist: str) -> None:

@@ -13,21 +13,29 @@ What is covered (best effort, the way rpm 4.18 behaves):
 * ``%{lua:}`` and shell ``%(...)`` are NOT evaluated: they stay literal and are reported;
 * unknown macros stay literal and are reported (a warning naming the macro);
 * ``%if`` / ``%elif`` / ``%else`` / ``%endif`` with rpm's expression language, ``%ifarch`` / ``%ifnarch`` /
-  ``%ifos`` / ``%ifnos`` (and their ``%elif`` forms) against a configurable target.
+  ``%ifos`` / ``%ifnos`` (and their ``%elif`` forms) against a configurable target: the tests in
+  :class:`MacroContext` (``evaluate``, ``match_arch``, ``match_os``), the nesting in
+  :mod:`cvewatch.inventory.conditionals`, the expressions in :mod:`cvewatch.inventory.macroexpr`.
 
-The expander never raises on arbitrary text except :class:`SpecParseError` (recursion too deep, output too
-large). No I/O.
+The macros a build host defines before the spec's first line are data (``data/rpm-macros.toml``). The
+expander never raises on arbitrary text except :class:`SpecParseError` (recursion too deep, output too
+large). No I/O but reading that file, once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from string import Template
 from types import MappingProxyType
+from typing import Any
 
 from cvewatch.errors import SpecParseError
+from cvewatch.inventory.macroexpr import ExprError, evaluate_expression, truth
 
 MAX_DEPTH = 64  # nested expansions, as rpm's max_macro_depth
 MAX_OUTPUT = 1_000_000  # characters one expansion may produce
@@ -36,122 +44,29 @@ MAX_CALLS = 200_000  # macro look-ups in one top-level expansion
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DEFINE_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(\(([^)]*)\))?(?:[ \t]+|$|(?=\n))(.*)", re.DOTALL)
 
-ARCH_GROUPS: dict[str, str] = {
-    "ix86": "i386 i486 i586 i686 pentium3 pentium4 athlon geode",
-    "x86_64": "x86_64 amd64 em64t",
-    "arm": "armv3l armv4b armv4l armv4tl armv5tl armv5tel armv5tejl armv6l armv6hl armv7l armv7hl armv7hnl",
-    "arm32": "%{arm}",
-    "arm64": "aarch64",
-    "aarch64": "aarch64",
-    "power64": "ppc64 ppc64p7 ppc64le",
-    "mips": "mips mipsel mipsr6 mipsr6el mips64 mips64el mips64r6 mips64r6el",
-    "riscv": "riscv64",
-    "sparc": "sparc sparcv8 sparcv9 sparcv9v sparc64 sparc64v",
-    "alpha": "alpha alphaev56 alphaev6 alphaev67",
-    "ocaml_native_compiler": "aarch64 ppc64le riscv64 s390x x86_64",
-    "java_arches": "aarch64 ppc64le s390x x86_64",
-    "golang_arches": "%{ix86} x86_64 %{arm} aarch64 ppc64le s390x",
-    "go_arches": "%{golang_arches}",
-    "rust_arches": "x86_64 %{ix86} armv7hl aarch64 ppc64 ppc64le riscv64 s390x",
-    "nodejs_arches": "%{ix86} x86_64 %{arm} aarch64 %{power64} s390x",
-    "valgrind_arches": "%{ix86} x86_64 ppc ppc64 ppc64le s390x armv7hl aarch64",
-}
 
-_ISA = {"x86_64": ("x86-64", "64"), "aarch64": ("aarch64", "64"), "i686": ("x86-32", "32")}
+@lru_cache(maxsize=1)
+def _defaults() -> dict[str, Any]:
+    text = resources.files("cvewatch.inventory").joinpath("data/rpm-macros.toml").read_text("utf-8")
+    return tomllib.loads(text)
 
 
 def default_macros(*, dist: str = ".azl3", arch: str = "x86_64", os_name: str = "linux") -> dict[str, str]:
-    """Common rpm macros with reasonable defaults for an Azure Linux 3 build host."""
-    isa, bits = _ISA.get(arch, (arch, "64"))
-    lib = "lib64" if bits == "64" else "lib"
-    m = {
+    """The macros of an Azure Linux 3 build host for ``arch`` (``data/rpm-macros.toml``), in its order."""
+    data = _defaults()
+    isa, bits = data["isa"].get(arch, (arch, "64"))
+    target = {
         "dist": dist,
-        "azl": "3",
-        "_vendor": "microsoft",
-        "_os": os_name,
-        "_target_os": os_name,
-        "_host_os": os_name,
-        "_build_os": os_name,
-        "_arch": arch,
-        "_target_cpu": arch,
-        "_target_arch": arch,
-        "_build_arch": arch,
-        "_build_cpu": arch,
-        "_host_cpu": arch,
-        "_target": f"{arch}-{os_name}",
-        "_host": f"{arch}-pc-{os_name}-gnu",
-        "_build": f"{arch}-pc-{os_name}-gnu",
-        "_target_platform": f"{arch}-microsoft-{os_name}-gnu",
-        "_isa": f"({isa})",
-        "__isa": isa,
-        "__isa_name": isa.split("-")[0],
-        "__isa_bits": bits,
-        "_lib": lib,
-        "_prefix": "/usr",
-        "_usr": "/usr",
-        "_exec_prefix": "%{_prefix}",
-        "_bindir": "%{_exec_prefix}/bin",
-        "_sbindir": "%{_exec_prefix}/sbin",
-        "_libexecdir": "%{_exec_prefix}/libexec",
-        "_libdir": "%{_prefix}/%{_lib}",
-        "_datadir": "%{_prefix}/share",
-        "_datarootdir": "%{_prefix}/share",
-        "_includedir": "%{_prefix}/include",
-        "_infodir": "%{_datadir}/info",
-        "_mandir": "%{_datadir}/man",
-        "_docdir": "%{_datadir}/doc",
-        "_defaultdocdir": "%{_datadir}/doc",
-        "_licensedir": "%{_datadir}/licenses",
-        "_sysconfdir": "/etc",
-        "_localstatedir": "/var",
-        "_var": "/var",
-        "_sharedstatedir": "/var/lib",
-        "_rundir": "/run",
-        "_tmppath": "/var/tmp",
-        "_usrsrc": "%{_usr}/src",
-        "_initddir": "%{_sysconfdir}/rc.d/init.d",
-        "_unitdir": "/usr/lib/systemd/system",
-        "_userunitdir": "/usr/lib/systemd/user",
-        "_presetdir": "/usr/lib/systemd/system-preset",
-        "_tmpfilesdir": "/usr/lib/tmpfiles.d",
-        "_sysusersdir": "/usr/lib/sysusers.d",
-        "_udevrulesdir": "/usr/lib/udev/rules.d",
-        "_rpmconfigdir": "/usr/lib/rpm",
-        "_rpmmacrodir": "%{_rpmconfigdir}/macros.d",
-        "_topdir": "/usr/src/azl",
-        "_sourcedir": "%{_topdir}/SOURCES",
-        "_builddir": "%{_topdir}/BUILD",
-        "_specdir": "%{_topdir}/SPECS",
-        "buildroot": "%{_topdir}/BUILDROOT",
-        "_smp_mflags": "-j4",
-        "optflags": "-O2 -g",
-        "nil": "",
-        "__make": "/usr/bin/make",
-        "__cc": "gcc",
-        "__cxx": "g++",
-        "__cpp": "gcc -E",
-        "__install": "/usr/bin/install",
-        "__mkdir_p": "/usr/bin/mkdir -p",
-        "__rm": "/usr/bin/rm",
-        "__cp": "/usr/bin/cp",
-        "__ln_s": "ln -s",
-        "__sed": "/usr/bin/sed",
-        "__awk": "gawk",
-        "__python": "/usr/bin/python3",
-        "__python3": "/usr/bin/python3",
-        "python3_pkgversion": "3",
-        "python3_version": "3.12",
-        "python3_version_nodots": "312",
-        "python3_sitelib": "/usr/lib/python3.12/site-packages",
-        "python3_sitearch": "/usr/%{_lib}/python3.12/site-packages",
-        "__perl": "/usr/bin/perl",
-        "perl_vendorlib": "/usr/share/perl5/vendor_perl",
-        "perl_vendorarch": "%{_libdir}/perl5/vendor_perl",
-        "perl_privlib": "/usr/share/perl5",
-        "perl_archlib": "%{_libdir}/perl5",
+        "arch": arch,
+        "os": os_name,
+        "isa": isa,
+        "isa_name": isa.split("-")[0],
+        "bits": bits,
+        "lib": "lib64" if bits == "64" else "lib",
     }
-    m.update(ARCH_GROUPS)
-    return m
+    macros = {name: Template(body).substitute(target) for name, body in data["macros"].items()}
+    macros.update(data["arch_groups"])
+    return macros
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +88,6 @@ class MacroWarning:
     message: str
     macro: str | None = None
     line: int | None = None
-
-
-class _ExprError(Exception):
-    pass
 
 
 _DIGITS = frozenset("0123456789")  # ASCII only, like rpm's risdigit: str.isdigit() also takes "²" and "٣"
@@ -540,7 +451,7 @@ class MacroContext:
             default = parts[1] if len(parts) > 1 else "0"
             try:
                 on = bool(self._eval(default, depth))
-            except _ExprError:
+            except ExprError:
                 on = False
             if self.is_defined(f"_with_{name}"):
                 on = True
@@ -630,13 +541,13 @@ class MacroContext:
     def _expr_value(self, expr: str, depth: int) -> str:
         try:
             v = self._eval(expr, depth)
-        except _ExprError as exc:
+        except ExprError as exc:
             self._report(f"cannot evaluate expression {expr.strip()[:60]!r}: {exc}")
             return "%[" + expr + "]"
         return str(v)
 
     def _eval(self, expr: str, depth: int) -> int | str:
-        return _Parser(self._expand(expr, depth + 1)).parse()
+        return evaluate_expression(self._expand(expr, depth + 1))
 
     def evaluate(self, expr: str) -> bool:
         """Evaluate an ``%if`` expression (macros expanded first). Errors: warning and False."""
@@ -649,11 +560,11 @@ class MacroContext:
             self._report(f"empty %if expression {expr.strip()[:60]!r} treated as false")
             return False
         try:
-            v = _Parser(text).parse()
-        except _ExprError as exc:
+            v = evaluate_expression(text)
+        except ExprError as exc:
             self._report(f"cannot evaluate %if {expr.strip()[:60]!r} (-> {text.strip()[:60]!r}): {exc}")
             return False
-        return _truth(v)
+        return truth(v)
 
     def match_arch(self, args: str) -> bool:
         """``%ifarch`` list membership for the target arch."""
@@ -663,10 +574,6 @@ class MacroContext:
     def match_os(self, args: str) -> bool:
         words = re.split(r"[\s,]+", self.expand(args, warn=False).strip())
         return self.os_name in words
-
-
-def _truth(v: int | str) -> bool:
-    return bool(v) if isinstance(v, int) else v != ""
 
 
 def _match(text: str, start: int, opening: str, closing: str) -> int:
@@ -700,263 +607,3 @@ def _line_end(text: str, start: int) -> int:
             i = k + 1
             continue
         return k
-
-
-# -- rpm expression language -----------------------------------------------------------------------
-
-_TOKEN_RE = re.compile(
-    r"\s*(?:(?P<num>[0-9]+)|(?P<ver>v\"[^\"]*\")|(?P<str>\"[^\"]*\")"
-    r"|(?P<op>&&|\|\||==|!=|<=|>=|[<>!()+\-*/?:])|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"
-)
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = list(self._tokenize(text))
-        self.pos = 0
-
-    @staticmethod
-    def _tokenize(text: str) -> Iterator[tuple[str, str]]:
-        i = 0
-        n = len(text)
-        while True:
-            while i < n and text[i].isspace():
-                i += 1
-            if i >= n:
-                return
-            m = _TOKEN_RE.match(text, i)
-            if m is None or m.end() == i:
-                raise _ExprError(f"unexpected {text[i : i + 12]!r}")
-            kind = m.lastgroup or "op"
-            yield kind, m.group(kind)
-            i = m.end()
-
-    def _peek(self) -> str | None:
-        return self.tokens[self.pos][1] if self.pos < len(self.tokens) else None
-
-    def _peek_op(self) -> str | None:
-        if self.pos < len(self.tokens) and self.tokens[self.pos][0] == "op":
-            return self.tokens[self.pos][1]
-        return None
-
-    def parse(self) -> int | str:
-        if not self.tokens:
-            raise _ExprError("empty expression")
-        v = self._ternary()
-        if self.pos != len(self.tokens):
-            raise _ExprError(f"unexpected {self._peek()!r}")
-        return v
-
-    def _ternary(self) -> int | str:
-        cond = self._or()
-        if self._peek_op() == "?":
-            self.pos += 1
-            a = self._ternary()
-            if self._peek_op() != ":":
-                raise _ExprError("expected ':'")
-            self.pos += 1
-            b = self._ternary()
-            return a if _truth(cond) else b
-        return cond
-
-    def _or(self) -> int | str:
-        v = self._and()
-        while self._peek_op() == "||":
-            self.pos += 1
-            w = self._and()
-            v = v if _truth(v) else w
-        return v
-
-    def _and(self) -> int | str:
-        v = self._eq()
-        while self._peek_op() == "&&":
-            self.pos += 1
-            w = self._eq()
-            v = w if _truth(v) else v
-        return v
-
-    def _eq(self) -> int | str:
-        v = self._rel()
-        while (op := self._peek_op()) in ("==", "!="):
-            self.pos += 1
-            w = self._rel()
-            c = _cmp(v, w)
-            v = int((c == 0) == (op == "=="))
-        return v
-
-    def _rel(self) -> int | str:
-        v = self._add()
-        while (op := self._peek_op()) in ("<", ">", "<=", ">="):
-            self.pos += 1
-            w = self._add()
-            c = _cmp(v, w)
-            v = int({"<": c < 0, ">": c > 0, "<=": c <= 0, ">=": c >= 0}[op or ""])
-        return v
-
-    def _add(self) -> int | str:
-        v = self._mul()
-        while (op := self._peek_op()) in ("+", "-"):
-            self.pos += 1
-            w = self._mul()
-            if isinstance(v, int) and isinstance(w, int):
-                v = v + w if op == "+" else v - w
-            elif isinstance(v, str) and isinstance(w, str) and op == "+":
-                v = v + w
-            else:
-                raise _ExprError("types must match")
-        return v
-
-    def _mul(self) -> int | str:
-        v = self._unary()
-        while (op := self._peek_op()) in ("*", "/"):
-            self.pos += 1
-            w = self._unary()
-            if not (isinstance(v, int) and isinstance(w, int)):
-                raise _ExprError("* and / need integers")
-            if op == "*":
-                v = v * w
-            else:
-                if w == 0:
-                    raise _ExprError("division by zero")
-                v = int(v / w)
-        return v
-
-    def _unary(self) -> int | str:
-        op = self._peek_op()
-        if op == "!":
-            self.pos += 1
-            return int(not _truth(self._unary()))
-        if op == "-":
-            self.pos += 1
-            v = self._unary()
-            if not isinstance(v, int):
-                raise _ExprError("- needs an integer")
-            return -v
-        return self._primary()
-
-    def _primary(self) -> int | str:
-        if self.pos >= len(self.tokens):
-            raise _ExprError("unexpected end of expression")
-        kind, tok = self.tokens[self.pos]
-        self.pos += 1
-        if kind == "num":
-            if len(tok.lstrip("0")) > 18:  # rpm's expressions are 64-bit; int() refuses 4,300 digits
-                raise _ExprError(f"number too large: {tok[:20]}…")
-            return int(tok)
-        if kind == "str":
-            return tok[1:-1]
-        if kind == "ver":
-            return "\x00v" + tok[2:-1]
-        if kind == "word":
-            return tok  # rpm 4.18 rejects bare words; accept them as strings, best effort
-        if tok == "(":
-            v = self._ternary()
-            if self._peek_op() != ")":
-                raise _ExprError("expected ')'")
-            self.pos += 1
-            return v
-        raise _ExprError(f"unexpected {tok!r}")
-
-
-def _cmp(a: int | str, b: int | str) -> int:
-    if isinstance(a, int) and isinstance(b, int):
-        return (a > b) - (a < b)
-    if isinstance(a, str) and isinstance(b, str):
-        if a.startswith("\x00v") and b.startswith("\x00v"):
-            from cvewatch.versions.rpm import EVR
-
-            try:
-                return EVR.parse(a[2:]).compare(EVR.parse(b[2:]))
-            except Exception as exc:
-                raise _ExprError("bad version literal") from exc
-        return (a > b) - (a < b)
-    raise _ExprError("types must match")
-
-
-# -- conditionals ----------------------------------------------------------------------------------
-
-_COND_RE = re.compile(
-    r"^\s*%(ifarch|ifnarch|ifos|ifnos|if|elifarch|elifnarch|elifos|elifnos|elif|else|endif)(?![A-Za-z0-9_])(.*)$",
-    re.DOTALL,
-)
-
-
-@dataclass(slots=True)
-class _Frame:
-    parent_active: bool
-    active: bool
-    taken: bool
-    line: int | None
-    seen_else: bool = False
-
-
-class ConditionalStack:
-    """Tracks ``%if`` nesting. Feed each logical line to :meth:`handle` before using it."""
-
-    def __init__(self, ctx: MacroContext) -> None:
-        self.ctx = ctx
-        self._frames: list[_Frame] = []
-        self.errors: list[MacroWarning] = []
-
-    @property
-    def active(self) -> bool:
-        return not self._frames or self._frames[-1].active
-
-    @property
-    def depth(self) -> int:
-        return len(self._frames)
-
-    def open_lines(self) -> list[int | None]:
-        return [f.line for f in self._frames]
-
-    def _test(self, kw: str, args: str) -> bool:
-        base = kw[2:] if kw.startswith("el") else kw
-        if base == "if":
-            return self.ctx.evaluate(args)
-        if base == "ifarch":
-            return self.ctx.match_arch(args)
-        if base == "ifnarch":
-            return not self.ctx.match_arch(args)
-        if base == "ifos":
-            return self.ctx.match_os(args)
-        return not self.ctx.match_os(args)  # ifnos
-
-    def handle(self, line: str, lineno: int | None = None) -> bool:
-        """True when ``line`` is a conditional directive (consumed); False for any other line."""
-        if "%" not in line:
-            return False
-        s = line.lstrip()
-        if not s.startswith(("%if", "%el", "%endif")):
-            return False
-        m = _COND_RE.match(line)
-        if m is None:
-            return False
-        kw, args = m.group(1), m.group(2)
-        self.ctx.line = lineno
-        if kw.startswith("if"):
-            parent = self.active
-            ok = self._test(kw, args) if parent else False
-            self._frames.append(_Frame(parent, parent and ok, ok, lineno))
-            return True
-        if not self._frames:
-            self.errors.append(MacroWarning(f"%{kw} without %if", None, lineno))
-            return True
-        f = self._frames[-1]
-        if kw == "endif":
-            self._frames.pop()
-            return True
-        if f.seen_else:
-            self.errors.append(MacroWarning(f"%{kw} after %else", None, lineno))
-        if kw == "else":
-            f.seen_else = True
-            f.active = f.parent_active and not f.taken
-            f.taken = True
-            return True
-        # %elif family
-        if f.parent_active and not f.taken:
-            ok = self._test(kw, args)
-            f.active = ok
-            f.taken = ok
-        else:
-            f.active = False
-        return True

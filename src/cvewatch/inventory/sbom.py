@@ -20,11 +20,11 @@ from typing import Any
 from packageurl import PackageURL
 
 from cvewatch.errors import InputError
-from cvewatch.inventory.imagelist import (
-    _NAME_RE,
-    _VERSION_RE,
+from cvewatch.inventory.packagelist import (
     FORMAT_CYCLONEDX_JSON,
     FORMAT_SPDX_JSON,
+    NAME_RE,
+    VERSION_RE,
     ImageListResult,
 )
 from cvewatch.limits import MAX_RECORDS, check_records
@@ -68,7 +68,7 @@ def package_from_purl(purl: str, *, version_hint: str | None = None) -> Installe
         epoch = parse_epoch(epoch_text) if epoch_text else 0
     except InputError as exc:
         raise InputError(f"rpm purl with a bad epoch ({exc}): {purl!r}") from None
-    if not _NAME_RE.match(name) or not _VERSION_RE.match(version) or not _VERSION_RE.match(release):
+    if not NAME_RE.match(name) or not VERSION_RE.match(version) or not VERSION_RE.match(release):
         raise InputError(f"rpm purl is not a package name, version and release: {purl!r}")
     arch = qualifiers.get("arch") or None
     source_rpm = qualifiers.get("upstream") or None  # syft: upstream=curl-8.11.1-11.azl3.src.rpm

@@ -3,93 +3,40 @@
 :func:`parse_spec_text` does the work on text (no I/O except through the optional ``read_sibling``
 callback); :func:`parse_spec` reads the file and its folder.
 
-How the spec is read (a reduced rpmbuild -bs):
+The spec is read as a reduced ``rpmbuild -bs`` would: cut into logical lines
+(:mod:`cvewatch.inventory.speclines`), its ``%if`` family evaluated (:mod:`cvewatch.inventory.conditionals`)
+and its macros expanded (:mod:`cvewatch.inventory.macros`) as it is read, each section by its handler
+(:mod:`cvewatch.inventory.specreader`). Here the package is put together from what was read:
 
-* logical lines: a ``%define``/``%global`` line ending in ``\\`` continues on the next line, and so does a
-  line with an unclosed ``%{`` or ``%(``;
-* ``%if``-family conditionals are evaluated everywhere (see :mod:`cvewatch.inventory.macros`);
-* ``%define``/``%global``/``%undefine``/``%bcond*`` lines and ``%{?x:...}``-style lines run in every section;
-  a line that calls a macro defined by the spec itself (``%do_package arm64 1``) is expanded and its lines are
-  read in its place, as rpm does;
-* Name/Epoch/Version/Release/URL/Source0/PatchN are taken from the main preamble (the lines before the first
-  section), ``PatchN``, ``Provides`` and ``BuildRequires`` from any preamble; tag values are
-  macro-expanded; ``name``, ``version``, ``release``, ``epoch`` and ``SOURCEn``/``PATCHn`` become macros
-  as in rpm;
 * binary packages: each ``%package [-n] NAME``, and the main package, are built when they have a ``%files``
   section, like rpm. A ``%package`` preamble with a Version or Epoch of its own (perl's modules) puts the
   binary in ``SourcePackage.own_version``: its EVR is not the source build's. When a spec has a ``%files``
   header we cannot resolve (an unknown macro in it), or no ``%files`` at all, we are unsure and include
-  every declared package, the main one too.
-* script bodies (%prep, %build, %install, ...) and %description text are not expanded: nothing there is
-  needed, and expanding shell code would only produce noise.
+  every declared package, the main one too;
+* patch files: each PatchN (and ``%patchlist`` line), with the CVE ids its file name and its header cite
+  and whether the file is in the spec's folder;
+* triage files: the folder's ``CVE-*.nopatch`` files, their text the justification;
+* the ``%changelog`` entries (:mod:`cvewatch.inventory.changelog`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from cvewatch.errors import InputError, SpecParseError
-from cvewatch.inventory.changelog import CVE_RE, cve_ids, parse_changelog
-from cvewatch.inventory.macros import ConditionalStack, MacroContext
+from cvewatch.inventory.changelog import CVE_RE, parse_changelog
+from cvewatch.inventory.macros import MacroContext
+from cvewatch.inventory.specreader import SpecReader
 from cvewatch.inventory.treefiles import Folder, SpecTree, problem_of
 from cvewatch.limits import MAX_NOPATCH_BYTES, MAX_TREE_FILE_BYTES, PATCH_HEAD_BYTES
 from cvewatch.model.packages import PatchFile, Problem, SourcePackage, TriageFile
 from cvewatch.versions.rpm import parse_epoch
 
-SECTIONS = frozenset(
-    {
-        "package",
-        "description",
-        "prep",
-        "build",
-        "install",
-        "check",
-        "clean",
-        "conf",
-        "generate_buildrequires",
-        "pre",
-        "post",
-        "preun",
-        "postun",
-        "pretrans",
-        "posttrans",
-        "preuntrans",
-        "postuntrans",
-        "verifyscript",
-        "trigger",
-        "triggerin",
-        "triggerun",
-        "triggerpostun",
-        "triggerprein",
-        "filetriggerin",
-        "filetriggerun",
-        "filetriggerpostun",
-        "transfiletriggerin",
-        "transfiletriggerun",
-        "transfiletriggerpostun",
-        "files",
-        "changelog",
-        "patchlist",
-        "sourcelist",
-        "sepolicy",
-        "end",
-    }
-)
-_DEFINE_WORDS = ("%define", "%global", "%undefine", "%bcond", "%{bcond", "%{!?", "%{?", "%{expand:", "%{lua:")
-_TAG_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(\([^)]*\))?\s*:\s*(.*?)\s*$")
-_WORD_RE = re.compile(r"%\{?([A-Za-z_][A-Za-z0-9_]*)")
 _NOPATCH_RE = re.compile(r"^(CVE-[0-9]{4}-[0-9]{4,})\.nopatch$")
 _CVE_LINE_RE = re.compile(r"^\s*CVE(?:-IDs?)?\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
-_SECTION_KIND = {
-    "package": "subpreamble",
-    "changelog": "changelog",
-    "patchlist": "patchlist",
-    "files": "files",
-}
-_MAX_EXPANDED_LINES = 50_000  # lines a spec's own macros may produce, in all
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,61 +59,6 @@ def rpm_refuses(problem: Problem) -> bool:
 
 
 ReadSibling = Callable[[str], str | None]
-
-
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(first line number, logical line): joins ``\\`` continuations of defines and unclosed ``%{``/``%(``."""
-    lines = text.splitlines()
-    i = 0
-    n = len(lines)
-    while i < n:
-        start = i
-        line = lines[i]
-        i += 1
-        if "%" not in line:
-            yield i, line
-            continue
-        s = line.lstrip()
-        if s.startswith(("%define", "%global")):
-            while line.endswith("\\") and i < n:
-                line = line + "\n" + lines[i]
-                i += 1
-        if ("%{" in line or "%(" in line) and (
-            line.count("{") > line.count("}") or line.count("(") > line.count(")")
-        ):
-            # an unclosed %{ or %( continues (up to 500 lines; else keep the line as it is)
-            joined = line
-            k = i
-            while k < n and k - i < 500 and _unclosed(joined):
-                joined = joined + "\n" + lines[k]
-                k += 1
-            if not _unclosed(joined):
-                line, i = joined, k
-        yield start + 1, line
-
-
-def _unclosed(text: str) -> bool:
-    level = 0
-    stack: list[str] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "%" and i + 1 < n and text[i + 1] in "{(":
-            stack.append("}" if text[i + 1] == "{" else ")")
-            level += 1
-            i += 2
-            continue
-        if stack:
-            if ch in "{(":
-                stack.append("}" if ch == "{" else ")")
-            elif ch == stack[-1]:
-                stack.pop()
-        i += 1
-    return bool(stack)
 
 
 def _patch_filename(value: str) -> str:
@@ -193,64 +85,6 @@ def patch_header_cves(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-@dataclass(slots=True)
-class _State:
-    path: str
-    ctx: MacroContext
-    problems: list[Problem]
-    name: str | None = None
-    version: str | None = None
-    release: str | None = None
-    epoch: str | None = None
-    url: str | None = None
-    source0: str | None = None
-
-
-def _expand_field(st: _State, value: str, lineno: int, what: str) -> str:
-    st.ctx.line = lineno
-    try:
-        out = st.ctx.expand(value)
-    except SpecParseError as exc:
-        st.problems.append(Problem(st.path, f"{what}: {exc}", lineno))
-        return value
-    for w in st.ctx.take_warnings():
-        st.problems.append(Problem(st.path, f"{what}: {w.message}", w.line))
-    return out.strip()
-
-
-def _run_silently(st: _State, line: str, lineno: int) -> str:
-    st.ctx.line = lineno
-    try:
-        return st.ctx.expand(line, warn=False)
-    except SpecParseError as exc:
-        st.problems.append(Problem(st.path, str(exc), lineno))
-        return ""
-
-
-def _section_args(args: str) -> tuple[str | None, bool, bool]:
-    """(name, has -n, ok) from the expanded arguments of %package/%files/%description."""
-    words = args.split()
-    name: str | None = None
-    dash_n = False
-    k = 0
-    while k < len(words):
-        w = words[k]
-        if w == "-n" and k + 1 < len(words):
-            name, dash_n = words[k + 1], True
-            k += 2
-            continue
-        if w in ("-f", "-p", "-e", "-P", "-q") and k + 1 < len(words):
-            k += 2
-            continue
-        if w.startswith("-"):
-            k += 1
-            continue
-        if name is None:
-            name = w
-        k += 1
-    return name, dash_n, True
-
-
 def parse_spec_text(
     text: str,
     *,
@@ -266,210 +100,87 @@ def parse_spec_text(
     nopatch justifications) or None when it cannot be read (a ``.nopatch`` not read is no triage record:
     what could not be read has no effect); ``defines`` adds macros (like ``rpmbuild --define``). Never raises:
     everything wrong becomes a Problem."""
-    ctx = MacroContext(dist=dist, arch=arch, defines=defines)
-    st = _State(path, ctx, [])
-    cond = ConditionalStack(ctx)
-    siblings = frozenset(sibling_files)
-
-    section = "preamble"  # preamble | subpreamble | changelog | files | patchlist | other
-    declared: list[str] = []  # binary package names, in order, main first when known
-    current_sub: str | None = None  # the binary package whose %package preamble is being read
-    sub_tags: dict[str, dict[str, str]] = {}  # binary -> its own Version/Epoch tags, expanded
-    files_for: set[str] = set()
-    files_unsure = False
-    any_files = False
-    patches: list[tuple[str, int | None, int]] = []  # (value, number, line)
-    auto_patch = 0
-    changelog: list[tuple[int, str]] = []
-    provides: list[str] = []  # Provides: of every package section, in order
-    build_requires: list[str] = []
-    expanded_budget = _MAX_EXPANDED_LINES
-
-    pending: list[tuple[int, str]] = []  # lines produced by the spec's own macros, read first (reversed)
-    source = _logical_lines(text)
-
-    def next_line() -> tuple[int, str] | None:
-        if pending:
-            return pending.pop()
-        return next(source, None)
-
-    def sub_name(arg_name: str | None, dash_n: bool) -> str | None:
-        if dash_n:
-            return arg_name
-        main = st.name
-        if main and "%" in main:  # a Name that names a macro defined later
-            main = _run_silently(st, main, lineno).strip()
-        if arg_name is None:
-            return main
-        return f"{main}-{arg_name}" if main else None
-
-    while True:
-        item = next_line()
-        if item is None:
-            break
-        lineno, line = item
-        if "%" not in line:  # fast path: no directive, no macro
-            if not cond.active:
-                continue
-            if section == "changelog":
-                changelog.append((lineno, line))
-                continue
-            if section != "preamble" and section != "subpreamble":
-                continue
-        elif cond.handle(line, lineno):
-            for w in ctx.take_warnings():
-                st.problems.append(Problem(path, w.message, w.line))
-            continue
-        if not cond.active:
-            continue
-        s = line.lstrip()
-        if section == "changelog":
-            # only conditionals and a new section end the changelog
-            if s.startswith("%") and _first_word(s) in SECTIONS:
-                pass
-            else:
-                changelog.append((lineno, line))
-                continue
-        if s.startswith("%"):
-            word = _first_word(s)
-            if word in SECTIONS:
-                args = s[len(word) + 1 :]
-                section = _SECTION_KIND.get(word, "other")
-                if word in ("package", "files"):
-                    if "%" not in args:
-                        exp = args
-                    elif word == "package":
-                        exp = _expand_field(st, args, lineno, "%package header")
-                    else:  # a %files header with an unknown macro only makes the package list unsure
-                        exp = _run_silently(st, args, lineno)
-                    arg_name, dash_n, _ok = _section_args(exp)
-                    bname = sub_name(arg_name, dash_n)
-                    if bname is None or "%" in bname:
-                        if word == "files":
-                            files_unsure = True
-                        else:
-                            st.problems.append(
-                                Problem(path, f"%package name not resolved: {args.strip()}", lineno)
-                            )
-                    elif word == "package":
-                        if bname not in declared:
-                            declared.append(bname)
-                        current_sub = bname
-                    else:
-                        any_files = True
-                        files_for.add(bname)
-                continue
-            if word == "include":
-                st.problems.append(Problem(path, f"%include not followed: {s.strip()[:80]}", lineno))
-                continue
-            if s.startswith(_DEFINE_WORDS):
-                _run_silently(st, line, lineno)
-                continue
-            m = _WORD_RE.match(s)
-            if m is not None and ctx.is_spec_macro(m.group(1)) and expanded_budget > 0:
-                out = _run_silently(st, line, lineno)
-                produced = out.split("\n")
-                expanded_budget -= len(produced)
-                if len(produced) > 1 or out.lstrip().startswith("%"):
-                    pending.extend((lineno, p) for p in reversed(produced))
-                    continue
-                line = out
-                s = line.lstrip()
-        if section in ("preamble", "subpreamble"):
-            m2 = _TAG_RE.match(s)
-            if m2 is None:
-                continue
-            tag = m2.group(1).lower()
-            raw = m2.group(3)
-            if tag.startswith("patch") and (tag == "patch" or tag[5:].isdigit()):
-                if len(tag) > 5 + 9:  # rpm's patch numbers are 32-bit (and int() refuses 4,300 digits)
-                    st.problems.append(Problem(path, f"bad patch number: {m2.group(1)[:24]}…", lineno))
-                    continue
-                number = int(tag[5:]) if tag[5:] else None
-                value = _expand_field(st, raw, lineno, f"Patch{tag[5:]}")
-                ctx.define(f"PATCH{number if number is not None else auto_patch}", value)
-                patches.append((value, number, lineno))
-                auto_patch = (number if number is not None else auto_patch) + 1
-                continue
-            if tag.startswith("source") and (tag == "source" or tag[6:].isdigit()):
-                num = tag[6:] or "0"
-                if num == "0" and section == "preamble" and st.source0 is None:
-                    value = _expand_field(st, raw, lineno, "Source0")
-                    st.source0 = value
-                else:
-                    value = _run_silently(st, raw, lineno).strip()
-                ctx.define(f"SOURCE{num}", value)
-                continue
-            if tag in ("provides", "buildrequires") and m2.group(2) is None:
-                deps = split_dependencies(_run_silently(st, raw, lineno).strip())
-                (provides if tag == "provides" else build_requires).extend(deps)
-                continue
-            if section != "preamble":
-                if tag in ("version", "epoch") and current_sub is not None:
-                    value = _expand_field(st, raw, lineno, f"{current_sub} {tag.capitalize()}")
-                    sub_tags.setdefault(current_sub, {})[tag] = value
-                continue
-            if tag in ("name", "version", "release", "epoch", "url"):
-                value = _expand_field(st, raw, lineno, tag.capitalize())
-                setattr(st, tag, value)
-                ctx.define(tag, value)
-                continue
-            if tag in ("summary", "license", "group", "vendor", "distribution"):
-                ctx.define(tag, raw)
-        elif section == "patchlist" and s.strip() and not s.startswith("#"):
-            value = _expand_field(st, s, lineno, "%patchlist")
-            patches.append((value, auto_patch, lineno))
-            auto_patch += 1
-
-    for lineno_open in cond.open_lines():
-        st.problems.append(Problem(path, "%if without %endif", lineno_open))
-    for err in cond.errors:
-        st.problems.append(Problem(path, err.message, err.line))
-    for w in ctx.take_warnings():
-        st.problems.append(Problem(path, w.message, w.line))
-
-    # -- assemble --------------------------------------------------------------------------------
-    _second_chance(st)
+    spec = SpecReader(path, MacroContext(dist=dist, arch=arch, defines=defines))
+    spec.read(text)
+    spec.finish()
+    problems = spec.problems
     missing = [
         label
-        for label, value in (("Name", st.name), ("Version", st.version), ("Release", st.release))
+        for label, value in (("Name", spec.name), ("Version", spec.version), ("Release", spec.release))
         if not value or "%" in value or any(c.isspace() for c in value)
     ]
     if missing:
         detail = ", ".join(
-            f"{label}={getattr(st, label.lower())!r}" if getattr(st, label.lower()) else f"no {label}"
+            f"{label}={getattr(spec, label.lower())!r}" if getattr(spec, label.lower()) else f"no {label}"
             for label in missing
         )
-        st.problems.append(Problem(path, f"cannot determine {', '.join(missing)} ({detail})"))
-        return SpecResult(None, tuple(st.problems))
-    assert st.name is not None and st.version is not None and st.release is not None
+        problems.append(Problem(path, f"cannot determine {', '.join(missing)} ({detail})"))
+        return SpecResult(None, tuple(problems))
+    assert spec.name is not None and spec.version is not None and spec.release is not None
 
     epoch = 0
-    if st.epoch:
+    if spec.epoch:
         try:
-            epoch = parse_epoch(st.epoch)
+            epoch = parse_epoch(spec.epoch)
         except InputError as exc:
-            st.problems.append(Problem(path, f"Epoch: {exc}; 0 used"))
+            problems.append(Problem(path, f"Epoch: {exc}; 0 used"))
+    subpackages = _binaries(spec)
+    siblings = frozenset(sibling_files)
+    patches = _patch_files(spec, siblings, read_sibling)
+    triage = _triage_files(siblings, read_sibling)
+    clog = parse_changelog(spec.changelog, path=path, dist=dist)
+    problems.extend(clog.problems)
 
-    if files_unsure or not any_files:
-        subpackages = [st.name, *(d for d in declared if d != st.name)]
+    pkg = SourcePackage(
+        name=spec.name,
+        epoch=epoch,
+        version=spec.version,
+        release=spec.release,
+        subpackages=subpackages,
+        own_version=_own_version(spec, subpackages, epoch),
+        patches=patches,
+        triage=triage,
+        changelog=clog.entries,
+        url=spec.url or None,
+        source0=spec.source0,
+        spec_path=path,
+        build_requires=tuple(dict.fromkeys(spec.build_requires)),
+        provides=tuple(dict.fromkeys(spec.provides)),
+    )
+    return SpecResult(pkg, tuple(problems))
+
+
+def _binaries(spec: SpecReader) -> tuple[str, ...]:
+    """The binary packages the spec builds, main first: those with a ``%files`` section, as rpm builds
+    them; every declared one when a ``%files`` header could not be resolved or there is none."""
+    assert spec.name is not None
+    if spec.files_unsure or not spec.any_files:
+        found = [spec.name, *(d for d in spec.declared if d != spec.name)]
     else:
-        subpackages = [b for b in [st.name, *declared] if b in files_for]
-    subpackages = list(dict.fromkeys(subpackages))
-    # perl's modules are built with their own Version (perl-Text-Tabs+Wrap 2021.0814 from perl 5.38.2):
-    # such a binary's EVR says nothing about its source build's
-    own_version = [
-        b
-        for b in subpackages
-        if b in sub_tags
-        and (
-            sub_tags[b].get("version", st.version) != st.version
-            or _epoch_number(sub_tags[b].get("epoch", st.epoch)) != epoch
-        )
-    ]
+        found = [b for b in [spec.name, *spec.declared] if b in spec.files_for]
+    return tuple(dict.fromkeys(found))
 
-    patch_files: list[PatchFile] = []
-    for value, number, lineno in patches:
+
+def _own_version(spec: SpecReader, binaries: tuple[str, ...], epoch: int) -> tuple[str, ...]:
+    """The binaries built with a Version or Epoch of their own: perl's modules are (perl-Text-Tabs+Wrap
+    2021.0814 from perl 5.38.2), and such a binary's EVR says nothing about its source build's."""
+    return tuple(
+        b
+        for b in binaries
+        if b in spec.sub_tags
+        and (
+            spec.sub_tags[b].get("version", spec.version) != spec.version
+            or _epoch_number(spec.sub_tags[b].get("epoch", spec.epoch)) != epoch
+        )
+    )
+
+
+def _patch_files(
+    spec: SpecReader, siblings: frozenset[str], read_sibling: ReadSibling | None
+) -> tuple[PatchFile, ...]:
+    """The PatchN files, with the CVE ids their names and headers cite and whether they are there."""
+    out: list[PatchFile] = []
+    for value, number, lineno in spec.patches:
         fname = _patch_filename(value)
         present = fname in siblings
         cves = list(CVE_RE.findall(fname))
@@ -478,10 +189,15 @@ def parse_spec_text(
             if body:
                 cves.extend(patch_header_cves(body))
         if "%" in fname:
-            st.problems.append(Problem(path, f"patch file name not resolved: {value}", lineno))
-        patch_files.append(PatchFile(fname, number, tuple(dict.fromkeys(cves)), present))
+            spec.problems.append(Problem(spec.path, f"patch file name not resolved: {value}", lineno))
+        out.append(PatchFile(fname, number, tuple(dict.fromkeys(cves)), present))
+    return tuple(out)
 
-    triage: list[TriageFile] = []
+
+def _triage_files(siblings: frozenset[str], read_sibling: ReadSibling | None) -> tuple[TriageFile, ...]:
+    """The folder's ``CVE-*.nopatch`` files, their text the justification; one that could not be read is
+    none (its reader said why)."""
+    out: list[TriageFile] = []
     for fname in sorted(siblings):
         m = _NOPATCH_RE.match(fname)
         if m is None:
@@ -489,31 +205,11 @@ def parse_spec_text(
         just = ""
         if read_sibling is not None:
             body = read_sibling(fname)
-            if body is None:  # not read (a FIFO, over the size limit...): its reader said why
+            if body is None:
                 continue
             just = body.strip()
-        triage.append(TriageFile(m.group(1), just))
-
-    clog = parse_changelog(changelog, path=path, dist=dist)
-    st.problems.extend(clog.problems)
-
-    pkg = SourcePackage(
-        name=st.name,
-        epoch=epoch,
-        version=st.version,
-        release=st.release,
-        subpackages=tuple(subpackages),
-        own_version=tuple(own_version),
-        patches=tuple(patch_files),
-        triage=tuple(triage),
-        changelog=clog.entries,
-        url=st.url or None,
-        source0=st.source0,
-        spec_path=path,
-        build_requires=tuple(dict.fromkeys(build_requires)),
-        provides=tuple(dict.fromkeys(provides)),
-    )
-    return SpecResult(pkg, tuple(st.problems))
+        out.append(TriageFile(m.group(1), just))
+    return tuple(out)
 
 
 def _epoch_number(text: str | None) -> int | None:
@@ -521,71 +217,6 @@ def _epoch_number(text: str | None) -> int | None:
     if not text:
         return 0
     return int(text) if text.isascii() and text.isdigit() else None
-
-
-def _second_chance(st: _State) -> None:
-    """A header tag that names a macro defined further down (``Name: python-%{pypi_name}`` before
-    ``%global pypi_name wheel``): rpm itself would reject the spec; we expand the value again with the
-    final macro table, best effort, and say so."""
-    for tag in ("name", "version", "release", "epoch"):
-        value = getattr(st, tag)
-        if not value or "%" not in value:
-            continue
-        st.ctx.line = None
-        try:
-            again = st.ctx.expand(value, warn=False).strip()
-        except SpecParseError:
-            continue
-        if again != value and "%" not in again:
-            st.problems.append(
-                Problem(
-                    st.path, f"{tag.capitalize()} uses a macro defined after it; expanded late to {again!r}"
-                )
-            )
-            setattr(st, tag, again)
-
-
-_DEP_OPS = frozenset({"<", ">", "=", "<=", ">=", "=="})
-
-
-def split_dependencies(value: str) -> tuple[str, ...]:
-    """A ``Provides:``/``BuildRequires:`` value -> its dependencies: names separated by spaces or commas,
-    ``NAME OP VERSION`` kept together (``golang < 1.25``), parentheses (``bundled(crate(x))``, rich
-    dependencies ``(a or b)``) kept whole."""
-    tokens: list[str] = []
-    i, n = 0, len(value)
-    while i < n:
-        if value[i].isspace() or value[i] == ",":
-            i += 1
-            continue
-        j, depth = i, 0
-        while j < n and (depth > 0 or not (value[j].isspace() or value[j] == ",")):
-            if value[j] == "(":
-                depth += 1
-            elif value[j] == ")":
-                depth -= 1
-            j += 1
-        tokens.append(value[i:j])
-        i = j
-    out: list[str] = []
-    k = 0
-    while k < len(tokens):
-        if k + 2 < len(tokens) and tokens[k + 1] in _DEP_OPS:
-            out.append(f"{tokens[k]} {tokens[k + 1]} {tokens[k + 2]}")
-            k += 3
-        else:
-            out.append(tokens[k])
-            k += 1
-    return tuple(out)
-
-
-def _first_word(s: str) -> str:
-    """The directive of a line starting with '%': ``%files -n x`` -> ``files``."""
-    k = 1
-    n = len(s)
-    while k < n and (s[k].isalnum() or s[k] == "_"):
-        k += 1
-    return s[1:k]
 
 
 def read_spec(folder: Folder, name: str) -> str:
@@ -664,11 +295,9 @@ def parse_spec(
 
 __all__ = [
     "SpecResult",
-    "cve_ids",
     "parse_spec",
     "parse_spec_text",
     "patch_header_cves",
     "read_spec",
     "rpm_refuses",
-    "split_dependencies",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cvewatch.inventory.binaries import BinaryIndex
 from cvewatch.inventory.specfile import parse_spec
 from cvewatch.inventory.treefiles import Folder, SpecTree
 from cvewatch.model.packages import Problem, SourcePackage
@@ -76,6 +77,4 @@ def binary_to_source(packages: Iterable[SourcePackage]) -> dict[str, str]:
     project's one rule (:class:`cvewatch.inventory.binaries.BinaryIndex`, without the release hint an
     installed package gives): the source whose own name is the binary name wins, else the first by name.
     """
-    from cvewatch.inventory.binaries import BinaryIndex
-
     return BinaryIndex(packages).mapping()

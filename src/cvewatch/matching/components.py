@@ -38,7 +38,6 @@ from cvewatch.matching.cna import cve5_metrics, describes_another_distribution, 
 from cvewatch.matching.outcome import VERSION_EVIDENCE, Decision
 from cvewatch.matching.rules import (
     CriteriaIndex,
-    cpe_fields,
     distro_decision,
     judge_criterion,
     make_verdict,
@@ -64,6 +63,7 @@ from cvewatch.model.packages import SourcePackage
 from cvewatch.model.records import CpeMatch, Vulnerability
 from cvewatch.model.triage import TriageRecord
 from cvewatch.model.verdicts import Evidence, EvidenceKind, Status, Verdict
+from cvewatch.versions.cpe import cpe_fields
 from cvewatch.versions.rpm import EVR
 from cvewatch.versions.upstream import compare_upstream
 

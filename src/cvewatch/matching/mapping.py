@@ -113,6 +113,3 @@ class PackageMapping:
             else:
                 pairs.update(names)
         return pairs, products
-
-    def curated_packages(self) -> dict[str, tuple[VendorProduct, ...]]:
-        return dict(self._table)

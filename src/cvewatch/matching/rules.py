@@ -17,11 +17,9 @@ EVR is at least the fixed EVR; otherwise the package is affected and ``fixed_in`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
 from cvewatch.errors import InputError
@@ -34,29 +32,12 @@ from cvewatch.model.packages import SourcePackage, TriageFile
 from cvewatch.model.records import CpeMatch, Vulnerability
 from cvewatch.model.triage import TriageRecord
 from cvewatch.model.verdicts import Evidence, EvidenceKind, Status, Verdict
+from cvewatch.versions.cpe import cpe_fields, match_fields
 from cvewatch.versions.rpm import EVR
 from cvewatch.versions.upstream import compare_upstream, in_range, with_update
 
-_UNESCAPED_COLON = re.compile(r"(?<!\\):")
-
 #: bump when a change to these rules changes verdicts: stored verdicts made before are then rescanned in full
 RULES_VERSION = 1
-
-
-@lru_cache(maxsize=262144)
-def _fields(criteria: str) -> tuple[str, ...] | None:
-    parts = _UNESCAPED_COLON.split(criteria) if "\\" in criteria else criteria.split(":")
-    if len(parts) != 13 or parts[0] != "cpe" or parts[1] != "2.3":
-        return None
-    return tuple(p.replace("\\", "").lower() for p in parts)
-
-
-def cpe_fields(criteria: str) -> tuple[str, ...]:
-    """The 13 components of a CPE 2.3 formatted string, unescaped, lower case (vendor..other)."""
-    fields = _fields(criteria)
-    if fields is None:
-        raise InputError(f"not a CPE 2.3 formatted string: {criteria!r}")
-    return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +87,9 @@ class CriteriaIndex:
                     ordinal += 1
                     if not m.vulnerable:
                         continue
-                    criteria = m.criteria
-                    if "\\" in criteria:
-                        fields = _fields(criteria)
-                        if fields is None:
-                            continue
-                    else:  # the common case, as _fields would split it
-                        fields = tuple(criteria.lower().split(":"))
-                        if len(fields) != 13 or fields[0] != "cpe" or fields[1] != "2.3":
-                            continue
+                    fields = match_fields(m.criteria)
+                    if fields is None:  # not a CPE 2.3 name: it names no product
+                        continue
                     if (
                         products is not None
                         and fields[4] not in products

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cvewatch.errors import RecordError
+from cvewatch.versions.cpe import match_fields
 
 #: The longest CVE id the store keeps (its ``String(32)`` id columns): ``CVE-YYYY-`` and at most 23 digits.
 CVE_ID_MAX_LENGTH = 32
@@ -30,7 +31,6 @@ MAX_CWE = 40
 MAX_CPE_PART = 200  # the vendor and the product of a criterion
 MAX_VERSION_BOUND = 100
 MAX_MATCH_CRITERIA_ID = 64
-_UNESCAPED_COLON = re.compile(r"(?<!\\):")
 
 
 def validate_cve_id(value: str, where: str | None = None) -> str:
@@ -41,16 +41,19 @@ def validate_cve_id(value: str, where: str | None = None) -> str:
 
 
 def vendor_product(criteria: str) -> tuple[str, str]:
-    """The (vendor, product) of a CPE 2.3 formatted string, unescaped and lower case."""
-    if "\\" not in criteria:  # the common case: no escaped colons, a plain split is enough
+    """The (vendor, product) of a CPE 2.3 formatted string, unescaped and lower case, as the matcher reads
+    them (:func:`cvewatch.versions.cpe.match_fields`): the store's columns select a scan's candidate CVEs
+    by them. ``("", "")`` when there are none.
+
+    Without a backslash a split is enough and cheaper (an import stores every criterion): of a name the
+    matcher accepts, it gives the same values; of one it rejects, a value that names nothing it matches."""
+    if "\\" not in criteria:
         parts = criteria.split(":", 5)
         if len(parts) < 5:
             return ("", "")
         return (parts[3].lower(), parts[4].lower())
-    parts = _UNESCAPED_COLON.split(criteria, 5)
-    if len(parts) < 5:
-        return ("", "")
-    return (parts[3].replace("\\", "").lower(), parts[4].replace("\\", "").lower())
+    fields = match_fields(criteria)
+    return ("", "") if fields is None else (fields[3], fields[4])
 
 
 def text_problem(value: str | None, name: str, limit: int = 0) -> str | None:

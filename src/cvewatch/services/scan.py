@@ -152,8 +152,7 @@ def _last_scan(conn: Connection, rid: int, iid: int | None) -> _LastScan | None:
     row = conn.execute(stmt).first()
     if row is None:
         return None
-    started = row.started if row.started.tzinfo else row.started.replace(tzinfo=UTC)
-    return _LastScan(started, row.mapping_digest, row.rules_version, row.verdicts)
+    return _LastScan(row.started, row.mapping_digest, row.rules_version, row.verdicts)
 
 
 def _count_verdicts(conn: Connection, rid: int, iid: int | None) -> int:
@@ -238,10 +237,7 @@ def run_scan(
             last = None
         if last is not None and iid is not None:
             loaded = conn.execute(select(T_IMAGE.c.loaded_at).where(T_IMAGE.c.id == iid)).scalar()
-            if (
-                loaded is not None
-                and (loaded if loaded.tzinfo else loaded.replace(tzinfo=UTC)) > last.started
-            ):
+            if loaded is not None and loaded > last.started:
                 last = None  # the image's package list was replaced: start over
 
         run_id = conn.execute(
@@ -271,10 +267,7 @@ def run_scan(
             # packages leave a release only when it is loaded again (replace_release_packages)
             reloaded = conn.execute(select(T_RELEASE.c.loaded_at).where(T_RELEASE.c.id == rid)).scalar()
             gone: set[str] = set()
-            if (
-                reloaded is None
-                or (reloaded if reloaded.tzinfo else reloaded.replace(tzinfo=UTC)) > last.started
-            ):
+            if reloaded is None or reloaded > last.started:
                 gone = (
                     set(
                         conn.execute(

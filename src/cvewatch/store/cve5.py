@@ -38,10 +38,8 @@ T_AFFECTED: Table = CnaAffectedRow.__table__  # type: ignore[assignment]
 _CHUNK = 400
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+#: sorts before every date (a record without ``dateUpdated``)
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def _version_json(v: AffectedVersion) -> dict[str, Any]:
@@ -125,9 +123,7 @@ def upsert_cve5(conn: Connection, records: Iterable[Cve5Record]) -> UpsertStats:
     newest: dict[str, Cve5Record] = {}
     for r in records:
         old = newest.get(r.cve_id)
-        if old is None or (_utc(r.date_updated) or datetime.min.replace(tzinfo=UTC)) >= (
-            _utc(old.date_updated) or datetime.min.replace(tzinfo=UTC)
-        ):
+        if old is None or (r.date_updated or _NEVER) >= (old.date_updated or _NEVER):
             newest[r.cve_id] = r
     stats = UpsertStats()
     if not newest:
@@ -138,7 +134,7 @@ def upsert_cve5(conn: Connection, records: Iterable[Cve5Record]) -> UpsertStats:
         for cve, updated in conn.execute(
             select(T_CVE5.c.cve_id, T_CVE5.c.date_updated).where(T_CVE5.c.cve_id.in_(chunk))
         ):
-            stored[cve] = _utc(updated)
+            stored[cve] = updated
     write: list[Cve5Record] = []
     replace: list[str] = []
     for cve in ids:
@@ -149,7 +145,7 @@ def upsert_cve5(conn: Connection, records: Iterable[Cve5Record]) -> UpsertStats:
             stats.new += 1
             write.append(r)
             continue
-        old_updated, new_updated = stored[cve], _utc(r.date_updated)
+        old_updated, new_updated = stored[cve], r.date_updated
         if new_updated is not None and (old_updated is None or new_updated > old_updated):
             stats.updated += 1
             write.append(r)
@@ -204,8 +200,8 @@ def load_cve5(conn: Connection, cve_ids: Iterable[str]) -> list[Cve5Record]:
                 cve_id=h.cve_id,
                 state=h.state,
                 assigner=h.assigner,
-                date_published=_utc(h.date_published),
-                date_updated=_utc(h.date_updated),
+                date_published=h.date_published,
+                date_updated=h.date_updated,
                 title=h.title,
                 description=h.description,
                 metrics=tuple(

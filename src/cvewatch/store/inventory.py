@@ -93,71 +93,76 @@ def replace_release_packages(
         conn.execute(delete(T_SRC).where(T_SRC.c.id.in_(gone_ids[start : start + 500])))
     now = datetime.now(UTC)
     for name in sorted(added + changed):
-        p = wanted[name]
-        res = conn.execute(
-            insert(T_SRC).values(
-                release_id=rid,
-                name=p.name,
-                epoch=p.epoch,
-                version=p.version,
-                release=p.release,
-                url=p.url,
-                source0=p.source0,
-                spec_path=p.spec_path,
-                changed_at=now,
-            )
-        )
-        sid = int(res.inserted_primary_key[0])  # type: ignore[index]
-        if p.subpackages:
-            own = set(p.own_version)
-            conn.execute(
-                insert(T_BIN),
-                [
-                    {"source_package_id": sid, "name": b, "own_version": b in own}
-                    for b in sorted(set(p.subpackages))
-                ],
-            )
-        if p.patches:
-            conn.execute(
-                insert(T_PATCH),
-                [
-                    {
-                        "source_package_id": sid,
-                        "filename": x.filename,
-                        "number": x.number,
-                        "cves": list(x.cves),
-                        "present": x.present,
-                    }
-                    for x in p.patches
-                ],
-            )
-        triage = {t.cve: t for t in p.triage}
-        if triage:
-            conn.execute(
-                insert(T_TRIAGE),
-                [
-                    {"source_package_id": sid, "cve": t.cve, "justification": t.justification}
-                    for t in triage.values()
-                ],
-            )
-        if p.changelog:
-            conn.execute(
-                insert(T_CHLOG),
-                [
-                    {
-                        "source_package_id": sid,
-                        "ordinal": i,
-                        "date": c.date,
-                        "author": c.author,
-                        "evr": c.evr,
-                        "text": c.text,
-                        "cves": list(c.cves),
-                    }
-                    for i, c in enumerate(p.changelog)
-                ],
-            )
-        insert_spec_facts(conn, sid, p)
+        _insert_package(conn, rid, wanted[name], now)
     return len(added), len(changed), len(removed)
+
+
+def _insert_package(conn: Connection, rid: int, p: SourcePackage, now: datetime) -> None:
+    """One source package of release ``rid``: its row, and its binaries, patches, triage files, changelog
+    entries and spec facts."""
+    res = conn.execute(
+        insert(T_SRC).values(
+            release_id=rid,
+            name=p.name,
+            epoch=p.epoch,
+            version=p.version,
+            release=p.release,
+            url=p.url,
+            source0=p.source0,
+            spec_path=p.spec_path,
+            changed_at=now,
+        )
+    )
+    sid = int(res.inserted_primary_key[0])  # type: ignore[index]
+    if p.subpackages:
+        own = set(p.own_version)
+        conn.execute(
+            insert(T_BIN),
+            [
+                {"source_package_id": sid, "name": b, "own_version": b in own}
+                for b in sorted(set(p.subpackages))
+            ],
+        )
+    if p.patches:
+        conn.execute(
+            insert(T_PATCH),
+            [
+                {
+                    "source_package_id": sid,
+                    "filename": x.filename,
+                    "number": x.number,
+                    "cves": list(x.cves),
+                    "present": x.present,
+                }
+                for x in p.patches
+            ],
+        )
+    triage = {t.cve: t for t in p.triage}
+    if triage:
+        conn.execute(
+            insert(T_TRIAGE),
+            [
+                {"source_package_id": sid, "cve": t.cve, "justification": t.justification}
+                for t in triage.values()
+            ],
+        )
+    if p.changelog:
+        conn.execute(
+            insert(T_CHLOG),
+            [
+                {
+                    "source_package_id": sid,
+                    "ordinal": i,
+                    "date": c.date,
+                    "author": c.author,
+                    "evr": c.evr,
+                    "text": c.text,
+                    "cves": list(c.cves),
+                }
+                for i, c in enumerate(p.changelog)
+            ],
+        )
+    insert_spec_facts(conn, sid, p)
 
 
 def load_release_packages(

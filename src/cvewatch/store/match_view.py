@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Table, bindparam, text
 
 from cvewatch.gcpause import gc_paused
 from cvewatch.model.records import ConfigNode, Configuration, CpeMatch, CvssMetric, Vulnerability
+from cvewatch.store.types import from_store
 from cvewatch.store.vulnerabilities import T_CONF, T_CPE, T_METRIC, T_NODE, T_VULN
 
 CHUNK = 10_000  # ids per statement
@@ -89,11 +90,6 @@ _VulnerabilityDraft = _draft(
         "cisa_kev",
     ),
 )
-
-
-def _utc(value: datetime) -> datetime:
-    """A stored time as an aware UTC datetime (naive ones are in UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 #: How a statement takes all the ids of a chunk as one parameter, by dialect: SQLite reads a JSON array with
@@ -190,15 +186,29 @@ def load_for_matching(conn: Connection, ids: Iterable[str]) -> dict[str, Vulnera
     return out
 
 
-def _load_chunk(conn: Connection, chunk: list[str], out: dict[str, Vulnerability]) -> None:
-    """Add the records of the ids of ``chunk`` (sorted) to ``out``, in that order."""
-    vulns_sql, metrics_sql, confs_sql, cpes_sql = _statements(conn)
-    new = object.__new__
-    boolean = _BOOL
-    m: Any  # a draft, then its dataclass
+#: (CVE id, configuration ordinal, node ordinal) -> the node's cpe matches
+_Matches = dict[tuple[str, int, int], tuple[CpeMatch, ...]]
 
+
+def _load_chunk(conn: Connection, chunk: list[str], out: dict[str, Vulnerability]) -> None:
+    """Add the records of the ids of ``chunk`` (sorted) to ``out``, in that order: each statement folded
+    into what the next attaches to its parents (a fold is called once a chunk; its loop is the cost)."""
+    vulns_sql, metrics_sql, confs_sql, cpes_sql = _statements(conn)
+    metrics = _metrics(conn, metrics_sql, chunk)
+    confs = _configurations(conn, confs_sql, chunk, _matches(conn, cpes_sql, chunk))
+    built = _records(conn, vulns_sql, chunk, metrics, confs)
+    for cve in chunk:
+        vuln = built.get(cve)
+        if vuln is not None:
+            out[cve] = vuln
+
+
+def _metrics(conn: Connection, sql: str, chunk: list[str]) -> dict[str, list[CvssMetric]]:
+    """CVE id -> its CVSS metrics, in order."""
+    new = object.__new__
+    m: Any  # a draft, then its dataclass
     metrics: dict[str, list[CvssMetric]] = {}
-    for rows in _batches(conn, metrics_sql, chunk):
+    for rows in _batches(conn, sql, chunk):
         for cve, version, vector, score, severity, source, kind in rows:
             m = new(_CvssMetricDraft)
             m.version = version
@@ -213,13 +223,19 @@ def _load_chunk(conn: Connection, chunk: list[str], out: dict[str, Vulnerability
                 metrics[cve] = [m]
             else:
                 found.append(m)
+    return metrics
 
-    # rows come in key order: the rows of one node (one configuration, one CVE) follow each other, so each
-    # node's matches, each configuration's nodes and each CVE's configurations are gathered in one pass
-    matches: dict[tuple[str, int, int], tuple[CpeMatch, ...]] = {}
+
+def _matches(conn: Connection, sql: str, chunk: list[str]) -> _Matches:
+    """(CVE id, configuration, node) -> the node's cpe matches. Rows come in key order: the rows of one
+    node follow each other, so each node's matches are gathered in one pass."""
+    new = object.__new__
+    boolean = _BOOL
+    m: Any
+    matches: _Matches = {}
     run: list[Any] = []
     pcve, pci, pni = "", -1, -1
-    for rows in _batches(conn, cpes_sql, chunk):
+    for rows in _batches(conn, sql, chunk):
         for cve, ci, ni, crit, vul, vsi, vse, vei, vee, mcid in rows:
             if ni != pni or ci != pci or cve != pcve:
                 if run:
@@ -238,13 +254,23 @@ def _load_chunk(conn: Connection, chunk: list[str], out: dict[str, Vulnerability
             run.append(m)
     if run:
         matches[(pcve, pci, pni)] = tuple(run)
+    return matches
 
+
+def _configurations(
+    conn: Connection, sql: str, chunk: list[str], matches: _Matches
+) -> dict[str, tuple[Configuration, ...]]:
+    """CVE id -> its configurations, each with its nodes and their matches (rows in key order, as for
+    :func:`_matches`)."""
+    new = object.__new__
+    boolean = _BOOL
+    m: Any
     confs: dict[str, tuple[Configuration, ...]] = {}
     cve_confs: list[Any] = []
     conf_nodes: list[Any] = []
     conf: Any = None  # the configuration being read: a draft until all its nodes are read
     pcve, pci = "", -1
-    for rows in _batches(conn, confs_sql, chunk):
+    for rows in _batches(conn, sql, chunk):
         for cve, ci, cop, cneg, ni, nop, nneg in rows:
             if ci != pci or cve != pcve:
                 if conf is not None:
@@ -270,18 +296,31 @@ def _load_chunk(conn: Connection, chunk: list[str], out: dict[str, Vulnerability
         conf.nodes = tuple(conf_nodes)
         conf.__class__ = Configuration
         confs[pcve] = tuple(cve_confs)
+    return confs
 
+
+def _records(
+    conn: Connection,
+    sql: str,
+    chunk: list[str],
+    metrics: dict[str, list[CvssMetric]],
+    confs: dict[str, tuple[Configuration, ...]],
+) -> dict[str, Vulnerability]:
+    """CVE id -> its record, with its metrics and configurations (the times aware, in UTC)."""
+    new = object.__new__
+    boolean = _BOOL
     fromiso = datetime.fromisoformat
+    m: Any
     built: dict[str, Vulnerability] = {}
-    for rows in _batches(conn, vulns_sql, chunk):
+    for rows in _batches(conn, sql, chunk):
         for cve, published, modified, status, source, kev in rows:
             if published.__class__ is str:  # SQLite: the ISO text SQLAlchemy would parse
                 published = fromiso(published)
                 modified = fromiso(modified)
             m = new(_VulnerabilityDraft)
             m.id = cve
-            m.published = published if published.tzinfo is UTC else _utc(published)
-            m.last_modified = modified if modified.tzinfo is UTC else _utc(modified)
+            m.published = published if published.tzinfo is UTC else from_store(published)
+            m.last_modified = modified if modified.tzinfo is UTC else from_store(modified)
             m.status = status
             m.source_identifier = source
             m.descriptions = ()
@@ -293,7 +332,4 @@ def _load_chunk(conn: Connection, chunk: list[str], out: dict[str, Vulnerability
             m.cisa_kev = boolean[kev]
             m.__class__ = Vulnerability
             built[cve] = m
-    for cve in chunk:
-        vuln = built.get(cve)
-        if vuln is not None:
-            out[cve] = vuln
+    return built

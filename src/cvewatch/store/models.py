@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -22,6 +21,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from cvewatch.store.types import UtcDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -36,7 +37,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-UTC_DT = DateTime(timezone=True)
+#: every point in time of the store: written in UTC, read back aware in UTC on every database
+UTC_DT = UtcDateTime()
 
 
 # --- vulnerabilities -------------------------------------------------------------------------------

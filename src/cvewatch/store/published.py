@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC
 
 from sqlalchemy import Connection, Table, delete, insert, select
 
@@ -20,7 +19,6 @@ def load_published(conn: Connection, document_ids: Iterable[str]) -> dict[str, P
     c = T_PUBLISHED.c
     for start in range(0, len(ids), 500):
         for r in conn.execute(select(T_PUBLISHED).where(c.document_id.in_(ids[start : start + 500]))):
-            changed = r.changed_at if r.changed_at.tzinfo else r.changed_at.replace(tzinfo=UTC)
             out[r.document_id] = PublishedState(
                 r.document_id,
                 r.format,
@@ -29,7 +27,7 @@ def load_published(conn: Connection, document_ids: Iterable[str]) -> dict[str, P
                 r.version,
                 dict(r.tracking),
                 dict(r.facets),
-                changed,
+                r.changed_at,
             )
     return out
 

@@ -82,9 +82,7 @@ def mark_success(conn: Connection, source: str, when: datetime, cursor: dict[str
 
 def last_success(conn: Connection, source: str) -> datetime | None:
     value = conn.execute(select(T_STATE.c.last_success).where(T_STATE.c.source == source)).scalar()
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return value if isinstance(value, datetime) else None
 
 
 def recent_runs(conn: Connection, limit: int = 20) -> list[SyncRun]:
@@ -167,10 +165,6 @@ class RetryEntry:
     last_tried: datetime
     attempts: int
     run_id: int | None
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def keep_for_retry(
@@ -256,8 +250,8 @@ def pending_retries(
             r.source,
             r.cve_id,
             r.reason,
-            _utc(r.first_seen),
-            _utc(r.last_tried),
+            r.first_seen,
+            r.last_tried,
             int(r.attempts),
             r.run_id,
         )

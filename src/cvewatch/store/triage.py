@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, Table, insert, or_, select
 
@@ -45,20 +45,19 @@ def load_triage(conn: Connection, release: str | None = None) -> dict[tuple[str,
     out: dict[tuple[str, str], TriageRecord] = {}
     rank: dict[tuple[str, str], tuple[int, datetime]] = {}
     for r in conn.execute(stmt.order_by(t.c.created_at, t.c.id)):
-        created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
         rec = TriageRecord(
             cve=r.cve_id,
             package=r.package,
             status=Status(r.status),
             author=r.author,
-            created_at=created,
+            created_at=r.created_at,
             release=r.release_name,
             justification=r.justification,
             fixed_in=r.fixed_in,
             detail=r.detail,
         )
         key = (r.cve_id, r.package)
-        order = (1 if r.release_id is not None else 0, created)
+        order = (1 if r.release_id is not None else 0, r.created_at)
         if key not in rank or order >= rank[key]:
             rank[key] = order
             out[key] = rec

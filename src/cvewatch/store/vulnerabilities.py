@@ -114,7 +114,7 @@ def upsert_prepared(conn: Connection, prepared: PreparedBatch, *, now: datetime 
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start : chunk_start + 500]
         for row in conn.execute(select(T_VULN.c.id, T_VULN.c.last_modified).where(T_VULN.c.id.in_(chunk))):
-            stored[row.id] = _as_utc(row.last_modified)
+            stored[row.id] = row.last_modified
     replaced: list[str] = []
     skipped: set[str] = set()
     for cve_id, last_modified, rejected in heads:
@@ -387,8 +387,8 @@ def _load(conn: Connection, ids: list[str] | None) -> Iterator[Vulnerability]:
             )
         yield Vulnerability(
             id=cid,
-            published=_as_utc(row.published),
-            last_modified=_as_utc(row.last_modified),
+            published=row.published,
+            last_modified=row.last_modified,
             status=row.status,
             source_identifier=row.source_identifier,
             descriptions=tuple(Description(d["lang"], d["value"]) for d in row.descriptions),

@@ -21,6 +21,11 @@ value; :func:`cpe_name_match` is true when the source is a superset of, or equal
 attribute. Matching ignores case. Wildcards are honoured in the source only (a target with wildcards makes
 the relation UNDEFINED): an unquoted ``*`` at the start or end matches any sequence, a run of *n* unquoted
 ``?`` at the start or end matches up to *n* characters, as the specification's reference algorithm does.
+
+The matcher reads hundreds of thousands of criteria per scan and only compares their lower-case logical
+values: :func:`match_fields` gives them without building a :class:`CPE`. It is this module's parse, not a
+second one: a criterion it cannot prove plain (no escapes, no wildcards inside a value, ...) goes through
+:meth:`CPE.parse`, so both read every string alike (a test checks it).
 """
 
 from __future__ import annotations
@@ -28,10 +33,22 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from cvewatch.errors import InputError
 
-__all__ = ["ANY", "CPE", "FIELDS", "NA", "Relation", "compare_attribute", "compare_names", "cpe_name_match"]
+__all__ = [
+    "ANY",
+    "CPE",
+    "FIELDS",
+    "NA",
+    "Relation",
+    "compare_attribute",
+    "compare_names",
+    "cpe_fields",
+    "cpe_name_match",
+    "match_fields",
+]
 
 ANY = "*"
 NA = "-"
@@ -302,3 +319,61 @@ def cpe_name_match(source: CPE, target: CPE) -> bool:
         compare_attribute(s, t) in (Relation.SUPERSET, Relation.EQUAL)
         for s, t in zip(source.bound, target.bound, strict=True)
     )
+
+
+# match_fields ------------------------------------------------------------------------------------------
+
+#: how a formatted string starts, up to the colon after its part (the prefix and the part are case-sensitive)
+_STARTS = frozenset(f"{_PREFIX}{p}:" for p in _PARTS)
+
+
+def _plain_fields(text: str) -> tuple[str, ...] | None:
+    """The fields of a name whose logical values are its components as written, else None.
+
+    That is a string without backslashes, ``?``, whitespace or control characters, whose every ``*`` starts
+    a component, with 13 non-empty components and a valid part: :meth:`CPE.parse` keeps each component as
+    it is (a leading ``*`` is a wildcard, kept in the logical value). Nearly every NVD criterion is one;
+    string scans at C speed decide it and a split reads it.
+    """
+    if (
+        text[:10] not in _STARTS
+        or "\\" in text
+        or "?" in text
+        or " " in text
+        or not text.isprintable()
+        or text.count("*") != text.count(":*")
+    ):
+        return None
+    fields = tuple(text.lower().split(":"))
+    if len(fields) != 2 + len(FIELDS) or "" in fields:
+        return None
+    return fields
+
+
+@lru_cache(maxsize=65536)
+def match_fields(text: str) -> tuple[str, ...] | None:
+    """A CPE 2.3 formatted string as the matcher compares it: ``("cpe", "2.3", part, vendor, product,
+    version, update, ...)``, 13 values, each the attribute's logical value (unescaped, as :meth:`CPE.parse`
+    reads it) in lower case, so ``fields[3:5]`` is (vendor, product); None when ``text`` is not one.
+
+    Lower case because NISTIR 7696 matching ignores case; a plain tuple because a scan reads every
+    criterion of every candidate CVE (``CriteriaIndex``), where a :class:`CPE` would cost ten times more.
+    Cached: one criterion recurs in many records (``linux:linux_kernel:*:…`` in thousands), and a cached
+    answer costs a fraction of the shortest parse.
+    """
+    fields = _plain_fields(text)
+    if fields is not None:
+        return fields
+    try:
+        cpe = CPE.parse(text)
+    except InputError:
+        return None
+    return ("cpe", "2.3", *(getattr(cpe, f).lower() for f in FIELDS))
+
+
+def cpe_fields(text: str) -> tuple[str, ...]:
+    """:func:`match_fields`, raising :class:`InputError` when ``text`` is no CPE 2.3 formatted string."""
+    fields = match_fields(text)
+    if fields is None:
+        raise InputError(f"not a CPE 2.3 formatted string: {text!r}")
+    return fields
